@@ -1,4 +1,5 @@
 #!/usr/bin/env -S node --import tsx
-import {execute} from '@oclif/core'
+// Runs cape from source (src/, through tsx). Use bin/run.js for the built CLI.
+import {main} from '../src/lib/cli/run.ts'
 
-await execute({development: true, dir: import.meta.url})
+await main(process.argv.slice(2), import.meta.url, {development: true})

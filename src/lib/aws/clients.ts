@@ -1,0 +1,83 @@
+import {CloudFormationClient} from '@aws-sdk/client-cloudformation'
+import {IAMClient} from '@aws-sdk/client-iam'
+import {S3Client} from '@aws-sdk/client-s3'
+import {STSClient} from '@aws-sdk/client-sts'
+import {fromIni, fromNodeProviderChain} from '@aws-sdk/credential-providers'
+import type {AwsCredentialIdentity, AwsCredentialIdentityProvider} from '@smithy/types'
+
+/** Everything needed to reach one AWS (or AWS-compatible) target. */
+export interface ClientTarget {
+  region: string
+  /** Unset = real AWS. Set = LocalStack, MinIO, the cape local platform… */
+  endpoint?: string
+  profile?: string
+  /** Explicit credentials; when unset, the standard credential chain (env, profile incl. SSO, IMDS…) is used. */
+  credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider
+  /** Maximum attempts of the SDK's standard retry strategy (default 3). */
+  maxAttempts?: number
+}
+
+export interface AwsClients {
+  readonly target: ClientTarget
+  readonly s3: S3Client
+  readonly cloudformation: CloudFormationClient
+  readonly iam: IAMClient
+  readonly sts: STSClient
+  /** Same target, other credentials (e.g. a user's temporary key in `cape access check --live`). */
+  withCredentials(credentials: AwsCredentialIdentity): AwsClients
+  destroy(): void
+}
+
+/** The common configuration of every client. Exported for tests; create clients with createClients(). */
+export function clientConfig(target: ClientTarget) {
+  const custom = target.endpoint !== undefined
+  return {
+    region: target.region,
+    ...(custom ? {endpoint: target.endpoint} : {}),
+    // An explicit profile wins over credentials in the environment; otherwise the standard chain (env, SSO, IMDS…).
+    credentials: target.credentials ?? (target.profile ? fromIni({profile: target.profile}) : fromNodeProviderChain()),
+    retryMode: 'standard' as const,
+    maxAttempts: target.maxAttempts ?? 3,
+  }
+}
+
+/** S3 needs more for non-AWS endpoints: path-style addressing, and no aws-chunked checksum trailers. */
+export function s3Config(target: ClientTarget) {
+  const custom = target.endpoint !== undefined
+  return {
+    ...clientConfig(target),
+    ...(custom
+      ? {
+          forcePathStyle: true,
+          requestChecksumCalculation: 'WHEN_REQUIRED' as const,
+          responseChecksumValidation: 'WHEN_REQUIRED' as const,
+        }
+      : {}),
+  }
+}
+
+/** The only place cape builds AWS SDK clients. Clients are created lazily, on first use. */
+export function createClients(target: ClientTarget): AwsClients {
+  const made: {s3?: S3Client; cloudformation?: CloudFormationClient; iam?: IAMClient; sts?: STSClient} = {}
+  return {
+    target,
+    get s3() {
+      return (made.s3 ??= new S3Client(s3Config(target)))
+    },
+    get cloudformation() {
+      return (made.cloudformation ??= new CloudFormationClient(clientConfig(target)))
+    },
+    get iam() {
+      return (made.iam ??= new IAMClient(clientConfig(target)))
+    },
+    get sts() {
+      return (made.sts ??= new STSClient(clientConfig(target)))
+    },
+    withCredentials(credentials) {
+      return createClients({...target, profile: undefined, credentials})
+    },
+    destroy() {
+      for (const c of Object.values(made)) c?.destroy()
+    },
+  }
+}
