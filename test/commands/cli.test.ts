@@ -81,3 +81,11 @@ describe('the built CLI', () => {
     expect(again.json().error.code).toBe('CONFIG_EXISTS')
   })
 })
+
+describe('README', () => {
+  it('documents exactly the exit-code table of src/lib/cli/exit-codes.ts', async () => {
+    const {exitCodeTable} = await import('../../src/lib/cli/exit-codes.js')
+    const readme = readFileSync(path.join(__dirname, '../../README.md'), 'utf8')
+    for (const e of exitCodeTable) expect(readme).toContain(`| ${String(e.code).padEnd(4)} | ${e.meaning} |`)
+  })
+})
