@@ -1,0 +1,367 @@
+import {Transform, type Readable, type TransformCallback, type Writable} from 'node:stream'
+import {pipeline} from 'node:stream/promises'
+import {parse, type Parser} from 'csv-parse'
+import {type Datasets, getDataset} from './datasets.js'
+import {detectDataset, type HeaderMatch} from './detect.js'
+import {Utf8Guard} from './encoding.js'
+import type {IngestReport, Issue, IssueRule} from './report.js'
+import {showValue} from './report.js'
+import {checkType, compileColumn, type ColumnCheck, isEmpty, type TypedValue} from './values.js'
+import {CsvRowWriter, DEFAULT_ROW_GROUP_SIZE, ParquetRowWriter, type RowWriter} from './writers.js'
+
+export type OutputFormat = 'csv' | 'parquet' | 'none'
+
+export interface IngestOptions {
+  datasets: Datasets
+  /** Force this dataset (`--dataset`): only its variants are tried, and a mismatch lists missing/unexpected columns. */
+  dataset?: string
+  /** Curated output format; 'none' only validates (the output stream then ends empty). Default 'none'. */
+  output?: OutputFormat
+  /** How many problems to list in the report (all are counted). Default 100. */
+  maxErrors?: number
+  /** Parquet rows per row group. Default 65,536. */
+  rowGroupSize?: number
+  /** Largest record accepted, in bytes (guards memory against an unclosed quote). Default 1 MiB. */
+  maxRecordBytes?: number
+}
+
+export interface IngestPipeline {
+  /** Write the raw file bytes here (Buffers or strings), then end it. */
+  input: Writable
+  /**
+   * The curated bytes (canonical header and column order): CSV, or parquet. Only rows that passed every check are
+   * written; when the report says invalid, discard them. Must be consumed (it applies backpressure to `input`).
+   */
+  output: Readable
+  /** Resolves when the input is fully processed. Rejects only on stream errors or a bug — never for bad content. */
+  result: Promise<IngestReport>
+}
+
+export const DEFAULT_MAX_ERRORS = 100
+export const DEFAULT_MAX_RECORD_BYTES = 1 << 20
+
+const countNewlines = (s: string): number => {
+  let n = 0
+  let i = -1
+  while ((i = s.indexOf('\n', i + 1)) !== -1) n++
+  return n
+}
+
+/** A bare CR before the first LF means old-Mac (CR-only) line endings. */
+function bareCarriageReturn(buf: Buffer): boolean {
+  const lf = buf.indexOf(10)
+  const end = lf === -1 ? buf.length - 1 : lf // the last byte of a chunk may be a CR whose LF is in the next chunk
+  let i = -1
+  while ((i = buf.indexOf(13, i + 1)) !== -1 && i < end) {
+    if (buf[i + 1] !== 10) return true
+  }
+  return false
+}
+
+/**
+ * One streaming pass: UTF-8 guard → csv-parse (BOM, CRLF/LF, quoted fields) → header detection → per-row checks and
+ * transforms → curated writer. Problems are collected in the report; a file-level problem (encoding, delimiter,
+ * header, CSV syntax) stops the work and the rest of the input is read and discarded.
+ */
+class IngestStream extends Transform {
+  private readonly guard = new Utf8Guard()
+  private readonly parser: Parser
+  private parserError: Error | undefined
+  private internalError: unknown
+  private stopped = false
+  private sawBytes = false
+  private lineEndingsChecked = false
+  private nextLine = 1
+  private match: HeaderMatch | undefined
+  private header: string[] = []
+  private checks: ColumnCheck[] = []
+  private seen: Array<Map<string, number> | undefined> = []
+  private writer: RowWriter | undefined
+
+  private readonly errors: Issue[] = []
+  private errorCount = 0
+  private readonly byRule: Partial<Record<IssueRule, number>> = {}
+  private rows = 0
+  private validRows = 0
+  private invalidRows = 0
+
+  readonly result: Promise<IngestReport>
+  private resolveResult!: (r: IngestReport) => void
+  private rejectResult!: (e: unknown) => void
+
+  constructor(private readonly options: Required<Omit<IngestOptions, 'dataset'>> & {dataset?: string}) {
+    super({readableHighWaterMark: 1 << 16})
+    this.result = new Promise((resolve, reject) => {
+      this.resolveResult = resolve
+      this.rejectResult = reject
+    })
+    this.result.catch(() => {}) // the caller may only watch the streams; never an unhandled rejection
+    this.on('error', (e) => this.rejectResult(e))
+    this.parser = parse({
+      bom: true,
+      delimiter: ',',
+      record_delimiter: ['\r\n', '\n'],
+      relax_column_count: true,
+      relax_quotes: true,
+      max_record_size: options.maxRecordBytes,
+      on_record: (record: string[]) => {
+        try {
+          this.onRecord(record)
+        } catch (e) {
+          this.internalError ??= e
+        }
+        return null
+      },
+    })
+    this.parser.on('error', (e) => {
+      this.parserError = e
+    })
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, callback: TransformCallback): void {
+    if (this.stopped) return callback()
+    if (chunk.length > 0) this.sawBytes = true
+    const checked = this.guard.push(chunk)
+    if ('problem' in checked) {
+      const {line, message, hints} = checked.problem
+      this.fatal({rule: 'encoding', line, message, hints})
+      return callback()
+    }
+    const bytes = checked.bytes
+    if (bytes.length === 0) return callback()
+    if (!this.lineEndingsChecked) {
+      const body = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes
+      if (body.length > 0) this.lineEndingsChecked = true
+      if (bareCarriageReturn(body)) {
+        this.fatal({
+          rule: 'line-endings',
+          line: 1,
+          message: 'the file uses CR-only (old Mac) line endings; cape reads LF or CRLF',
+          hints: ['Save the file with Windows (CRLF) or Unix (LF) line endings.'],
+        })
+        return callback()
+      }
+    }
+    this.parser.write(bytes, () => this.afterParse(callback))
+  }
+
+  override _flush(callback: TransformCallback): void {
+    const finish = () => {
+      try {
+        if (this.internalError !== undefined) return callback(this.internalError as Error)
+        if (!this.stopped && this.match === undefined && this.header.length === 0) {
+          this.addIssue({rule: 'empty-file', ...(this.sawBytes ? {line: 1} : {}), message: this.sawBytes ? 'the file has no header (only blank lines)' : 'the file is empty', fatal: true})
+          this.stopped = true
+        }
+        this.writer?.end()
+        this.resolveResult(this.report())
+        callback()
+      } catch (e) {
+        callback(e as Error)
+      }
+    }
+    if (this.stopped) return finish()
+    const tail = this.guard.end()
+    if (tail) {
+      this.fatal({rule: 'encoding', line: tail.line, message: tail.message, hints: tail.hints})
+      return finish()
+    }
+    let done = false
+    const onDone = () => {
+      if (done) return
+      done = true
+      this.parser.off('finish', onDone)
+      this.parser.off('error', onDone)
+      this.afterParse(() => finish())
+    }
+    this.parser.once('finish', onDone)
+    this.parser.once('error', onDone)
+    this.parser.end()
+  }
+
+  private afterParse(callback: TransformCallback): void {
+    if (this.internalError !== undefined) return callback(this.internalError as Error)
+    if (this.parserError !== undefined && !this.stopped) this.onParserError(this.parserError)
+    callback()
+  }
+
+  private onParserError(err: Error & {code?: string}): void {
+    const line = this.nextLine
+    if (err.code === 'CSV_MAX_RECORD_SIZE') {
+      this.fatal({
+        rule: 'record-too-large',
+        line,
+        message: `the record starting at line ${line} is larger than ${this.options.maxRecordBytes} bytes — is a quote left open?`,
+      })
+    } else if (err.code === 'CSV_QUOTE_NOT_CLOSED') {
+      this.fatal({rule: 'csv-syntax', line, message: `a quoted field in the record starting at line ${line} is never closed`})
+    } else {
+      this.fatal({rule: 'csv-syntax', line, message: `malformed CSV in the record starting at line ${line}: ${err.message}`})
+    }
+  }
+
+  private fatal(issue: Issue): void {
+    this.addIssue({...issue, fatal: true})
+    this.stopped = true
+  }
+
+  private addIssue(issue: Issue): void {
+    this.errorCount++
+    this.byRule[issue.rule] = (this.byRule[issue.rule] ?? 0) + 1
+    if (this.errors.length < this.options.maxErrors || issue.fatal) this.errors.push(issue)
+  }
+
+  private onRecord(values: string[]): void {
+    if (this.stopped) return
+    const line = this.nextLine
+    let newlines = 0
+    for (let i = 0; i < values.length; i++) if (values[i].includes('\n')) newlines += countNewlines(values[i])
+    this.nextLine = line + 1 + newlines
+    if (values.length === 1 && isEmpty(values[0])) return // blank line
+    if (this.match === undefined) return this.onHeader(values)
+    this.onRow(values, line)
+  }
+
+  private onHeader(values: string[]): void {
+    this.header = values.map((v) => v.trim())
+    const detected = detectDataset(this.header, this.options.datasets, this.options.dataset)
+    if (!detected.ok) {
+      for (const issue of detected.issues) this.addIssue(issue)
+      this.stopped = true
+      return
+    }
+    const match = detected.match
+    this.match = match
+    this.checks = match.dataset.columns.map(compileColumn)
+    this.seen = match.dataset.columns.map((c) => (c.unique ? new Map<string, number>() : undefined))
+    const push = (b: Buffer) => {
+      this.push(b)
+    }
+    if (this.options.output === 'csv') this.writer = new CsvRowWriter(match.dataset.columns, push)
+    else if (this.options.output === 'parquet') this.writer = new ParquetRowWriter(match.dataset.columns, push, {rowGroupSize: this.options.rowGroupSize, dataset: match.dataset.name})
+  }
+
+  private fieldLine(values: readonly string[], line: number, sourceIndex: number): number {
+    let n = line
+    for (let i = 0; i < sourceIndex && i < values.length; i++) if (values[i].includes('\n')) n += countNewlines(values[i])
+    return n
+  }
+
+  private onRow(values: string[], line: number): void {
+    this.rows++
+    const match = this.match as HeaderMatch
+    if (values.length !== this.header.length) {
+      const hints = values.length === 1 && /[;\t|]/.test(values[0]) ? ['This row looks separated by a different delimiter than ",".'] : undefined
+      this.addIssue({
+        rule: 'ragged',
+        line,
+        message: `the row has ${values.length} ${values.length === 1 ? 'field' : 'fields'}, the header has ${this.header.length}`,
+        ...(hints ? {hints} : {}),
+      })
+      this.invalidRows++
+      return
+    }
+    const transformed = match.chain.row ? match.chain.row(values) : values
+    const n = this.checks.length
+    const texts = new Array<string>(n)
+    const typed = new Array<TypedValue>(n)
+    let ok = true
+    for (let i = 0; i < n; i++) {
+      const pos = match.positions[i]
+      const raw = pos < 0 ? '' : transformed[pos]
+      const {column, regex} = this.checks[i]
+      const problem = (rule: IssueRule, message: string) => {
+        ok = false
+        const src = pos < 0 ? -1 : match.chain.origin[pos]
+        const sourceColumn = src >= 0 ? this.header[src] : undefined
+        this.addIssue({
+          rule,
+          line: src >= 0 ? this.fieldLine(values, line, src) : line,
+          column: column.name,
+          ...(sourceColumn !== undefined && sourceColumn !== column.name ? {sourceColumn} : {}),
+          value: raw,
+          message,
+        })
+      }
+      if (isEmpty(raw)) {
+        if (column.required) problem('required', raw === '' ? 'a value is required' : `a value is required (got only whitespace ${showValue(raw)})`)
+        texts[i] = ''
+        typed[i] = null
+        continue
+      }
+      const checked = checkType(column.type, raw)
+      if (!checked.ok) {
+        problem(checked.rule, checked.message)
+        continue
+      }
+      if (regex !== undefined && !regex.test(raw)) {
+        problem('pattern', `${showValue(raw)} does not match the pattern /${column.pattern}/`)
+        continue
+      }
+      const seen = this.seen[i]
+      if (seen !== undefined) {
+        const first = seen.get(checked.text)
+        if (first === undefined) seen.set(checked.text, line)
+        else problem('unique', `${showValue(raw)} is a duplicate: already on line ${first}`)
+      }
+      texts[i] = checked.text
+      typed[i] = checked.value
+    }
+    if (!ok) {
+      this.invalidRows++
+      return
+    }
+    this.validRows++
+    this.writer?.write(texts, typed)
+  }
+
+  private report(): IngestReport {
+    const m = this.match
+    return {
+      dataset: m?.dataset.name ?? null,
+      variant: m?.variant.name ?? null,
+      transforms: m ? [...(m.variant.rename ? ['rename'] : []), ...m.variant.transforms] : [],
+      columns: m ? m.dataset.columns.map((c) => c.name) : [],
+      rows: this.rows,
+      valid: this.errorCount === 0,
+      complete: !this.stopped,
+      errors: this.errors,
+      errorCount: this.errorCount,
+      summary: {rows: this.rows, validRows: this.validRows, invalidRows: this.invalidRows, errorsByRule: {...this.byRule}},
+    }
+  }
+}
+
+function resolveOptions(opts: IngestOptions) {
+  if (opts.dataset !== undefined) getDataset(opts.datasets, opts.dataset) // unknown --dataset: CapeError now, not a report
+  const maxErrors = opts.maxErrors ?? DEFAULT_MAX_ERRORS
+  if (!Number.isInteger(maxErrors) || maxErrors < 0) throw new RangeError(`maxErrors must be a non-negative integer, got ${maxErrors}`)
+  return {
+    datasets: opts.datasets,
+    ...(opts.dataset === undefined ? {} : {dataset: opts.dataset}),
+    output: opts.output ?? 'none',
+    maxErrors,
+    rowGroupSize: opts.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE,
+    maxRecordBytes: opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES,
+  }
+}
+
+/**
+ * The ingest pipeline: write the raw bytes to `input`, read the curated bytes from `output`, await `result`.
+ * Throws CapeError DATASET_UNKNOWN (exit usage) at once for an unknown `dataset`.
+ */
+export function createIngestPipeline(opts: IngestOptions): IngestPipeline {
+  const stream = new IngestStream(resolveOptions(opts))
+  return {input: stream, output: stream, result: stream.result}
+}
+
+/** Validate a whole stream (no curated output): the report of `cape validate`. */
+export async function validateStream(
+  source: Readable | AsyncIterable<Buffer | Uint8Array | string> | Iterable<Buffer | Uint8Array | string>,
+  opts: Omit<IngestOptions, 'output'>,
+): Promise<IngestReport> {
+  const p = createIngestPipeline({...opts, output: 'none'})
+  p.output.resume()
+  await pipeline(source as any, p.input)
+  return p.result
+}

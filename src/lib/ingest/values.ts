@@ -1,0 +1,93 @@
+import type {Column, ColumnType} from './datasets.js'
+import type {IssueRule} from './report.js'
+import {showValue} from './report.js'
+
+/** A typed value as written to parquet: string, bigint (integer), number, boolean, days since 1970-01-01 (date). */
+export type TypedValue = string | bigint | number | boolean | null
+
+export type CheckResult = {ok: true; value: TypedValue; text: string} | {ok: false; rule: IssueRule; message: string}
+
+const INT_RE = /^[+-]?\d+$/
+const NUM_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/
+const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/
+const INT64_MIN = -(2n ** 63n)
+const INT64_MAX = 2n ** 63n - 1n
+
+const TRUE = new Set(['true', '1', 'yes'])
+const FALSE = new Set(['false', '0', 'no'])
+
+export const isLeapYear = (y: number): boolean => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0
+const monthDays = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+export const daysInMonth = (y: number, m: number): number => (m === 2 && isLeapYear(y) ? 29 : monthDays[m - 1])
+
+/** Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's days_from_civil), exact for every year. */
+export function daysFromCivil(y: number, m: number, d: number): number {
+  const yy = m <= 2 ? y - 1 : y
+  const era = Math.floor(yy / 400)
+  const yoe = yy - era * 400
+  const mp = (m + 9) % 12
+  const doy = Math.floor((153 * mp + 2) / 5) + d - 1
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy
+  return era * 146097 + doe - 719468
+}
+
+/** YYYY-MM-DD that is a real calendar date → days since the epoch; otherwise a reason. */
+export function parseDate(value: string): {days: number} | {reason: string} {
+  const m = DATE_RE.exec(value)
+  if (m === null) return {reason: 'is not a date in the form YYYY-MM-DD'}
+  const y = Number(m[1])
+  const mo = Number(m[2])
+  const d = Number(m[3])
+  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) return {reason: 'is not a real calendar date'}
+  return {days: daysFromCivil(y, mo, d)}
+}
+
+/**
+ * Check one non-empty value against its column type; on success return the typed value and its canonical text for
+ * the curated CSV (integers without sign/leading zeros, numbers as JavaScript prints them, booleans true/false,
+ * strings with CRLF inside the value turned into LF, dates as they are).
+ */
+export function checkType(type: ColumnType, value: string): CheckResult {
+  switch (type) {
+    case 'string': {
+      const text = value.includes('\r\n') ? value.replaceAll('\r\n', '\n') : value
+      return {ok: true, value: text, text}
+    }
+    case 'integer': {
+      if (!INT_RE.test(value)) return {ok: false, rule: 'integer', message: `${showValue(value)} is not an integer`}
+      const n = BigInt(value)
+      if (n < INT64_MIN || n > INT64_MAX) return {ok: false, rule: 'integer', message: `${showValue(value)} is out of the 64-bit integer range`}
+      return {ok: true, value: n, text: n.toString()}
+    }
+    case 'number': {
+      const n = NUM_RE.test(value) ? Number(value) : Number.NaN
+      if (!Number.isFinite(n)) return {ok: false, rule: 'number', message: `${showValue(value)} is not a number`}
+      return {ok: true, value: n, text: String(n)}
+    }
+    case 'boolean': {
+      const lower = value.toLowerCase()
+      if (TRUE.has(lower)) return {ok: true, value: true, text: 'true'}
+      if (FALSE.has(lower)) return {ok: true, value: false, text: 'false'}
+      return {ok: false, rule: 'boolean', message: `${showValue(value)} is not a boolean (true/false, yes/no, 1/0)`}
+    }
+    case 'date': {
+      const r = parseDate(value)
+      if ('reason' in r) return {ok: false, rule: 'date', message: `${showValue(value)} ${r.reason}`}
+      return {ok: true, value: r.days, text: value}
+    }
+  }
+}
+
+/** A column compiled for checking: the anchored pattern, if any. */
+export interface ColumnCheck {
+  column: Column
+  regex?: RegExp
+}
+
+export const compileColumn = (column: Column): ColumnCheck => ({
+  column,
+  ...(column.pattern === undefined ? {} : {regex: new RegExp(`^(?:${column.pattern})$`, 'u')}),
+})
+
+/** Empty = nothing but whitespace. */
+export const isEmpty = (value: string): boolean => value.length === 0 || value.trim().length === 0
