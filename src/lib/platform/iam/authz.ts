@@ -40,7 +40,7 @@ export function decide(iam: IamStore, principal: Principal | undefined, check: A
   const run = (principalArn: string, policies: PolicyDocument[], resourcePolicies: PolicyDocument[] = []) => evaluate({
     identityPolicies: policies,
     resourcePolicies,
-    request: {action: check.action, resource: check.resource, principalArn, accountId: iam.accountId, context},
+    request: {action: check.action, resource: check.resource, principalArn, accountId: principal ? iam.accountId : '', context},
     isRoot: principal?.type === 'root',
   }).decision
   // (a resource policy naming the role ARN also matches its assumed-role sessions: evaluate() handles that)
