@@ -73,6 +73,15 @@ function countLines(buf: Uint8Array, end: number): number {
   return n
 }
 
+/** Control characters other than tab, CR, LF: text files do not have them. */
+function looksBinary(bytes: Uint8Array): boolean {
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]
+    if ((b < 0x20 && b !== 9 && b !== 10 && b !== 13) || b === 0x7f) return true
+  }
+  return false
+}
+
 function sniffMagic(head: Uint8Array): EncodingProblem | undefined {
   const at = (msg: string, hints: string[] = [SAVE_AS_UTF8]) => ({line: 1, offset: 0, message: msg, hints})
   if (head.length >= 2 && ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff))) {
@@ -92,19 +101,22 @@ export class Utf8Guard {
   private lines = 0
   private first = true
 
-  /** Check the next chunk; returns the bytes safe to parse now, or the first problem. */
-  push(chunk: Buffer): {bytes: Buffer} | {problem: EncodingProblem} {
+  /**
+   * Check the next chunk. Returns the bytes safe to parse now and, on a problem, also the problem: then `bytes` is
+   * the valid prefix before it (so the rows before a bad byte are still checked) and nothing more should be pushed.
+   */
+  push(chunk: Buffer): {bytes: Buffer; problem?: EncodingProblem} {
     let buf = this.held.length > 0 ? Buffer.concat([this.held, chunk]) : chunk
     if (this.first && buf.length > 0) {
       this.first = false
       const magic = sniffMagic(buf)
-      if (magic) return {problem: magic}
+      if (magic) return {bytes: buf.subarray(0, 0), problem: magic}
     }
     const hold = incompleteTail(buf)
     this.held = hold > 0 ? Buffer.from(buf.subarray(buf.length - hold)) : Buffer.alloc(0)
     if (hold > 0) buf = buf.subarray(0, buf.length - hold)
     const problem = this.check(buf)
-    if (problem) return {problem}
+    if (problem) return {bytes: buf.subarray(0, problem.offset - this.offset), problem}
     this.lines += countLines(buf, buf.length)
     this.offset += buf.length
     return {bytes: buf}
@@ -113,23 +125,27 @@ export class Utf8Guard {
   /** At end of input: a character cut off by the end of the file is a problem. */
   end(): EncodingProblem | undefined {
     if (this.held.length === 0) return undefined
-    return this.problemAt(this.held, 0, `the file ends in the middle of a multi-byte character (byte 0x${this.held[0].toString(16).toUpperCase().padStart(2, '0')})`)
+    const byte = `0x${this.held[0].toString(16).toUpperCase().padStart(2, '0')}`
+    return this.problemAt(this.held, 0, (at) => `the file ends in the middle of a multi-byte character (byte ${byte} at byte offset ${at})`)
   }
 
   private check(buf: Buffer): EncodingProblem | undefined {
     const nul = buf.indexOf(0)
-    if (nul !== -1) {
-      return this.problemAt(buf, nul, 'the file contains binary data (a NUL byte), not CSV text', [])
+    const bad = isUtf8(buf) ? -1 : Math.max(0, findInvalidUtf8(buf))
+    if (nul === -1 && bad === -1) return undefined
+    if (bad === -1 || (nul !== -1 && nul < bad)) {
+      return this.problemAt(buf, nul, (at) => `the file contains binary data, not CSV text (a NUL byte at byte offset ${at})`, [])
     }
-    if (isUtf8(buf)) return undefined
-    const bad = findInvalidUtf8(buf)
-    const at = bad === -1 ? 0 : bad
-    return this.problemAt(buf, at, `the file is not valid UTF-8 (byte 0x${buf[at].toString(16).toUpperCase().padStart(2, '0')}); it may be Latin-1/Windows-1252 or binary`)
+    const byte = `0x${buf[bad].toString(16).toUpperCase().padStart(2, '0')}`
+    if (nul !== -1 || looksBinary(buf.subarray(Math.max(0, bad - 2048), bad + 2048))) {
+      return this.problemAt(buf, bad, (at) => `the file contains binary data, not CSV text (byte ${byte} at byte offset ${at})`, [])
+    }
+    return this.problemAt(buf, bad, (at) => `the file is not valid UTF-8: byte ${byte} at byte offset ${at} (Latin-1/Windows-1252 text?)`)
   }
 
-  private problemAt(buf: Uint8Array, index: number, what: string, hints: string[] = [SAVE_AS_UTF8]): EncodingProblem {
+  private problemAt(buf: Uint8Array, index: number, what: (offset: number) => string, hints: string[] = [SAVE_AS_UTF8]): EncodingProblem {
     const line = this.lines + countLines(buf, index) + 1
     const offset = this.offset + index
-    return {line, offset, message: `${what} at byte offset ${offset}`, hints}
+    return {line, offset, message: what(offset), hints}
   }
 }

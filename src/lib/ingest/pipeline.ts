@@ -122,13 +122,14 @@ class IngestStream extends Transform {
     if (this.stopped) return callback()
     if (chunk.length > 0) this.sawBytes = true
     const checked = this.guard.push(chunk)
-    if ('problem' in checked) {
-      const {line, message, hints} = checked.problem
-      this.fatal({rule: 'encoding', line, message, hints})
-      return callback()
+    const {bytes, problem} = checked
+    const afterWrite = () => {
+      this.afterParse((err) => {
+        if (err === undefined && problem && !this.stopped) this.fatal({rule: 'encoding', line: problem.line, message: problem.message, hints: problem.hints})
+        callback(err)
+      })
     }
-    const bytes = checked.bytes
-    if (bytes.length === 0) return callback()
+    if (bytes.length === 0) return afterWrite()
     if (!this.lineEndingsChecked) {
       const body = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? bytes.subarray(3) : bytes
       if (body.length > 0) this.lineEndingsChecked = true
@@ -142,7 +143,7 @@ class IngestStream extends Transform {
         return callback()
       }
     }
-    this.parser.write(bytes, () => this.afterParse(callback))
+    this.parser.write(bytes, afterWrite)
   }
 
   override _flush(callback: TransformCallback): void {
@@ -179,7 +180,7 @@ class IngestStream extends Transform {
     this.parser.end()
   }
 
-  private afterParse(callback: TransformCallback): void {
+  private afterParse(callback: (err?: Error) => void): void {
     if (this.internalError !== undefined) return callback(this.internalError as Error)
     if (this.parserError !== undefined && !this.stopped) this.onParserError(this.parserError)
     callback()
