@@ -60,7 +60,7 @@ export function createIamService({iam}: IamServiceOptions): QueryHandler {
     if (/Group/.test(req.action) && p.string('GroupName')) return groupArn(p.string('GroupName')!)
     if (p.string('RoleName')) return roleArn(p.string('RoleName')!)
     if (p.string('UserName')) return userArn(p.string('UserName')!)
-    if (/AccessKey/.test(req.action) && req.principal.userName) return userArn(req.principal.userName)
+    if (/AccessKey|^GetUser$/.test(req.action) && req.principal.userName) return userArn(req.principal.userName)
     if (p.string('PolicyArn')) return p.string('PolicyArn')!
     if (p.string('PolicySourceArn')) return p.string('PolicySourceArn')!
     return '*'
