@@ -1,0 +1,42 @@
+import {Args, Flags} from '@oclif/core'
+import {CapeCommand} from '../lib/cli/base.js'
+import {parseDuration} from '../lib/cli/duration.js'
+import {renderOutputs, renderPlan} from '../lib/cli/views/deploy.js'
+import {applyPlan, type DeployResult} from '../lib/deploy/apply.js'
+import {discardPlan, parseParams, planPhase} from '../lib/deploy/plan.js'
+
+export default class Deploy extends CapeCommand<typeof Deploy> {
+  static summary = 'Deploy a rollout phase (plan a change set, confirm, execute, follow its events)'
+  static description =
+    'Stack cape-<env>-<phase>. Packages the phase functions into the assets bucket (created on first deploy), shows the plan (+ add, ~ modify, - remove, replacements flagged), asks, executes and follows the events. "No changes" exits 0. A failure shows the root cause and exits 5.'
+  static examples = [
+    '<%= config.bin %> deploy phase1 --yes',
+    '<%= config.bin %> deploy phase1 --dry-run --json',
+    '<%= config.bin %> deploy phase1 --env dev --param FunctionMemory=2048',
+  ]
+  static args = {phase: Args.string({required: true, description: 'Phase to deploy (a template in templates/, e.g. phase1)'})}
+  static flags = {
+    'dry-run': Flags.boolean({summary: 'Stop after the plan (the change set is deleted).'}),
+    yes: Flags.boolean({char: 'y', summary: 'Apply without asking.'}),
+    param: Flags.string({summary: 'Template parameter Key=Value (repeatable; beats cape.yaml).', multiple: true}),
+    timeout: Flags.string({summary: 'Give up following the deploy after this long.', default: '30m'}),
+  }
+
+  async run(): Promise<DeployResult> {
+    const timeoutMs = parseDuration(this.flags.timeout, 'timeout')
+    const clients = await this.ctx.clients()
+    const ctx = {...this.ctx, clients}
+    const plan = await planPhase(ctx, {phase: this.args.phase, params: parseParams(this.flags.param), signal: this.ctx.signal, timeoutMs})
+    this.out(renderPlan(plan, this.style))
+    if (plan.changes.length === 0) return {outcome: 'no-changes', stackName: plan.stackName, plan}
+    if (this.flags['dry-run']) {
+      await discardPlan(clients, plan)
+      return {outcome: 'planned', stackName: plan.stackName, plan}
+    }
+    await this.confirm(`Apply ${plan.changes.length} changes to ${plan.stackName}?`, {yes: this.flags.yes})
+    const result = await applyPlan({...ctx, signal: this.ctx.signal}, plan, {timeoutMs})
+    this.out(`${this.style.green('✓')} ${plan.stackName} ${result.status}`)
+    if (result.outputs) this.out(renderOutputs(result.outputs, this.style))
+    return result
+  }
+}
