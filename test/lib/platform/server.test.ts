@@ -1,13 +1,17 @@
-import {CreateAccessKeyCommand, CreateUserCommand, GetUserCommand, UpdateAccessKeyCommand} from '@aws-sdk/client-iam'
-import {ListBucketsCommand} from '@aws-sdk/client-s3'
-import {GetCallerIdentityCommand} from '@aws-sdk/client-sts'
+import {
+  AddUserToGroupCommand, CreateAccessKeyCommand, CreateGroupCommand, CreateRoleCommand, CreateUserCommand, GetUserCommand, PutGroupPolicyCommand,
+  PutRolePolicyCommand, UpdateAccessKeyCommand,
+} from '@aws-sdk/client-iam'
+import {CreateBucketCommand, GetObjectCommand, ListBucketsCommand, PutBucketPolicyCommand, PutObjectCommand} from '@aws-sdk/client-s3'
+import {AssumeRoleCommand, GetCallerIdentityCommand} from '@aws-sdk/client-sts'
+import {zipSync, strToU8} from 'fflate'
 import {readFileSync, statSync} from 'node:fs'
 import {connect} from 'node:net'
 import {networkInterfaces} from 'node:os'
 import {join} from 'node:path'
 import {afterEach, describe, expect, it} from 'vitest'
 import {startPlatform, type Platform} from '../../../src/lib/platform/server.js'
-import {iamClient, removeDir, s3Client, startTestPlatform, stsClient} from './iam/fixture.js'
+import {iamClient, policy, removeDir, s3Client, startTestPlatform, stsClient, type Creds} from './iam/fixture.js'
 
 const mode = (path: string) => statSync(path).mode & 0o777
 
@@ -129,5 +133,91 @@ describe('startPlatform', () => {
     } finally {
       await first.close()
     }
+  })
+
+  it('enforces identity policies on S3: a group policy allowing s3:GetObject on one bucket reads, but PutObject is AccessDenied', async () => {
+    const p = await start()
+    const admin = s3Client(p)
+    await admin.send(new CreateBucketCommand({Bucket: 'raw'}))
+    await admin.send(new CreateBucketCommand({Bucket: 'curated'}))
+    await admin.send(new PutObjectCommand({Bucket: 'raw', Key: 'in/a.csv', Body: 'a,b\n1,2\n'}))
+    await admin.send(new PutObjectCommand({Bucket: 'curated', Key: 'c.csv', Body: 'x'}))
+    const iam = iamClient(p)
+    await iam.send(new CreateUserCommand({UserName: 'reader'}))
+    await iam.send(new CreateGroupCommand({GroupName: 'raw-readers'}))
+    await iam.send(new AddUserToGroupCommand({GroupName: 'raw-readers', UserName: 'reader'}))
+    await iam.send(new PutGroupPolicyCommand({GroupName: 'raw-readers', PolicyName: 'read-raw', PolicyDocument: policy([
+      {Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::raw/*'},
+    ])}))
+    const {AccessKey} = await iam.send(new CreateAccessKeyCommand({UserName: 'reader'}))
+    const reader = s3Client(p, {accessKeyId: AccessKey!.AccessKeyId!, secretAccessKey: AccessKey!.SecretAccessKey!})
+
+    const got = await reader.send(new GetObjectCommand({Bucket: 'raw', Key: 'in/a.csv'}))
+    expect(await got.Body!.transformToString()).toBe('a,b\n1,2\n')
+    await expect(reader.send(new PutObjectCommand({Bucket: 'raw', Key: 'in/b.csv', Body: 'no'}))).rejects.toMatchObject({name: 'AccessDenied', $metadata: {httpStatusCode: 403}})
+    await expect(reader.send(new GetObjectCommand({Bucket: 'curated', Key: 'c.csv'}))).rejects.toMatchObject({name: 'AccessDenied'})
+    await expect(reader.send(new ListBucketsCommand({}))).rejects.toMatchObject({name: 'AccessDenied'})
+  })
+
+  it('denies anonymous S3 requests unless the bucket policy allows them, and honours explicit Deny even for root', async () => {
+    const p = await start()
+    const admin = s3Client(p)
+    await admin.send(new CreateBucketCommand({Bucket: 'pub'}))
+    await admin.send(new PutObjectCommand({Bucket: 'pub', Key: 'open/x.txt', Body: 'hello'}))
+    await admin.send(new PutObjectCommand({Bucket: 'pub', Key: 'locked/y.txt', Body: 'secret'}))
+    expect((await fetch(`${p.endpoint}/pub/open/x.txt`)).status).toBe(403)
+    await admin.send(new PutBucketPolicyCommand({Bucket: 'pub', Policy: policy([
+      {Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::pub/open/*'},
+      {Effect: 'Deny', Principal: {AWS: `arn:aws:iam::${p.accountId}:root`}, Action: 's3:GetObject', Resource: 'arn:aws:s3:::pub/locked/*'},
+    ])}))
+    const anon = await fetch(`${p.endpoint}/pub/open/x.txt`)
+    expect(anon.status).toBe(200)
+    expect(await anon.text()).toBe('hello')
+    expect((await fetch(`${p.endpoint}/pub/locked/y.txt`)).status).toBe(403)
+    await expect(admin.send(new GetObjectCommand({Bucket: 'pub', Key: 'locked/y.txt'}))).rejects.toMatchObject({name: 'AccessDenied'})
+  })
+
+  it('gives assumed-role sessions the role policies on S3 and checks their session token', async () => {
+    const p = await start()
+    const admin = s3Client(p)
+    await admin.send(new CreateBucketCommand({Bucket: 'results'}))
+    const iam = iamClient(p)
+    const {Role} = await iam.send(new CreateRoleCommand({RoleName: 'writer', AssumeRolePolicyDocument: policy([
+      {Effect: 'Allow', Principal: {AWS: p.accountId}, Action: 'sts:AssumeRole'},
+    ])}))
+    await iam.send(new PutRolePolicyCommand({RoleName: 'writer', PolicyName: 'w', PolicyDocument: policy([
+      {Effect: 'Allow', Action: 's3:PutObject', Resource: 'arn:aws:s3:::results/*'},
+    ])}))
+    const {Credentials} = await stsClient(p).send(new AssumeRoleCommand({RoleArn: Role!.Arn, RoleSessionName: 'job'}))
+    const creds: Creds = {accessKeyId: Credentials!.AccessKeyId!, secretAccessKey: Credentials!.SecretAccessKey!, sessionToken: Credentials!.SessionToken!}
+    await s3Client(p, creds).send(new PutObjectCommand({Bucket: 'results', Key: 'r.json', Body: '{}'}))
+    await expect(s3Client(p, creds).send(new GetObjectCommand({Bucket: 'results', Key: 'r.json'}))).rejects.toMatchObject({name: 'AccessDenied'})
+    await expect(s3Client(p, {...creds, sessionToken: 'forged'}).send(new PutObjectCommand({Bucket: 'results', Key: 'r2.json', Body: '{}'})))
+      .rejects.toMatchObject({name: 'InvalidToken', $metadata: {httpStatusCode: 400}})
+    const {sessionToken: _, ...noToken} = creds
+    await expect(s3Client(p, noToken).send(new PutObjectCommand({Bucket: 'results', Key: 'r3.json', Body: '{}'}))).rejects.toMatchObject({name: 'InvalidAccessKeyId'})
+  })
+
+  it('invokes the Lambda runtime on S3 notifications, with the function role\'s temporary credentials', async () => {
+    const p = await start()
+    const role = p.iam.createRole({roleName: 'fn-role', assumeRolePolicyDocument: {Version: '2012-10-17', Statement: [{Effect: 'Allow', Principal: {Service: 'lambda.amazonaws.com'}, Action: 'sts:AssumeRole'}]}})
+    const out = join(p.dataDir, 'fn-out.json')
+    const code = `exports.handler = async (event) => { require('fs').writeFileSync(process.env.OUT, JSON.stringify({event, key: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY, token: process.env.AWS_SESSION_TOKEN})) }`
+    const arn = `arn:aws:lambda:${p.region}:${p.accountId}:function:on-upload`
+    await p.lambda.putFunction({name: 'on-upload', arn, roleArn: role.arn, handler: 'index.handler', runtime: 'nodejs20.x', timeoutSeconds: 10, memoryMb: 128,
+      environment: {OUT: out}, code: Buffer.from(zipSync({'index.js': strToU8(code)}))})
+    await p.s3.createBucket('landing')
+    await p.s3.putNotifications('landing', {lambda: [{functionArn: arn, events: ['s3:ObjectCreated:*']}]})
+    await s3Client(p).send(new PutObjectCommand({Bucket: 'landing', Key: 'new file.csv', Body: 'x'}))
+    const deadline = Date.now() + 10_000
+    let result: {event: {Records: Array<{s3: {object: {key: string}}}>}; key: string; secret: string; token: string} | undefined
+    while (!result && Date.now() < deadline) {
+      await p.lambda.idle()
+      try { result = JSON.parse(readFileSync(out, 'utf8')) } catch { await new Promise((r) => setTimeout(r, 50)) }
+    }
+    expect(result?.event.Records[0].s3.object.key).toBe('new+file.csv')
+    expect(result!.key).toMatch(/^ASIA/)
+    const who = await stsClient(p, {accessKeyId: result!.key, secretAccessKey: result!.secret, sessionToken: result!.token}).send(new GetCallerIdentityCommand({}))
+    expect(who.Arn).toMatch(new RegExp(`^arn:aws:sts::${p.accountId}:assumed-role/fn-role/`))
   })
 })

@@ -1,4 +1,4 @@
-import {CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, CreateUserCommand as CreateUser, ListUsersCommand, PutRolePolicyCommand, PutUserPolicyCommand, type IAMClient} from '@aws-sdk/client-iam'
+import {CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, ListUsersCommand, PutRolePolicyCommand, PutUserPolicyCommand, type IAMClient} from '@aws-sdk/client-iam'
 import {AssumeRoleCommand, GetCallerIdentityCommand} from '@aws-sdk/client-sts'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import type {Platform} from '../../../../src/lib/platform/server.js'
@@ -68,7 +68,7 @@ describe('STS query service (real SDK v3 STSClient)', () => {
     const session = asCreds(await assume(p.adminCredentials))
     const asRole = iamClient(p, session)
     expect((await asRole.send(new ListUsersCommand({}))).Users!.map((u) => u.UserName)).toContain('alice')
-    await expect(asRole.send(new CreateUser({UserName: 'nope'}))).rejects.toMatchObject({name: 'AccessDenied', $metadata: {httpStatusCode: 403}})
+    await expect(asRole.send(new CreateUserCommand({UserName: 'nope'}))).rejects.toMatchObject({name: 'AccessDenied', $metadata: {httpStatusCode: 403}})
     const narrowed = asCreds(await assume(p.adminCredentials, {Policy: policy([{Effect: 'Allow', Action: 'iam:GetUser', Resource: '*'}])}))
     await expect(iamClient(p, narrowed).send(new ListUsersCommand({}))).rejects.toMatchObject({name: 'AccessDenied'})
   })
