@@ -84,7 +84,9 @@ export function expandParams(flat: Record<string, string>): ParamTree {
           sparse.add(child)
         }
         i++ // skip the `member` segment
-      } else if (child === undefined || typeof child !== 'object' || Array.isArray(child)) {
+      } else if (Array.isArray(child)) {
+        break // `X.member.1=…` and `X.foo=…` together: ignore the malformed one
+      } else if (child === undefined || typeof child !== 'object') {
         child = {}
         container[key] = child
       }
