@@ -6,6 +6,8 @@ import {ExitCode} from './exit-codes.js'
  * with the closest command named, in text or in the --json envelope.
  */
 export async function main(argv: string[], root: string, options: {development?: boolean} = {}): Promise<void> {
+  // cape targets Node 20 on purpose; the SDK's notice about its future Node 22 requirement is noise for operators.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true'
   if (options.development) {
     // oclif maps dist/ to src/ (run through tsx) in development mode.
     process.env.NODE_ENV = 'development'
