@@ -215,3 +215,8 @@ export function describeEnvironment(env: ResolvedEnvironment): Array<{key: strin
   add('stackPrefix', env.stackPrefix)
   return rows
 }
+
+/** The AWS shared-credentials file (AWS_SHARED_CREDENTIALS_FILE, else ~/.aws/credentials). */
+export function sharedCredentialsFile(env: NodeJS.ProcessEnv = process.env): string {
+  return env.AWS_SHARED_CREDENTIALS_FILE ?? path.join(env.HOME ?? env.USERPROFILE ?? '.', '.aws', 'credentials')
+}

@@ -1,0 +1,36 @@
+import type {Zone} from '../lakehouse/zones.js'
+
+export const ROLES = ['reg', 'admin', 'partner'] as const
+export type Role = (typeof ROLES)[number]
+export const ACTIONS = ['list', 'get', 'put', 'delete'] as const
+export type Action = (typeof ACTIONS)[number]
+
+/** The IAM action each matrix action stands for. */
+export const S3_ACTION: Record<Action, string> = {
+  list: 's3:ListBucket',
+  get: 's3:GetObject',
+  put: 's3:PutObject',
+  delete: 's3:DeleteObject',
+}
+
+type Grid = Record<Zone, Action[]>
+
+/**
+ * Phase 1's expected access, by role: what each role may do in each zone. `cape access check` proves the deployed
+ * policies give exactly this: every ✓ allowed and every ✗ denied.
+ */
+export const PHASE1_EXPECTED: Record<Role, Grid> = {
+  reg: {raw: ['list', 'get', 'put'], curated: ['list', 'get'], requests: ['put'], results: ['list', 'get']},
+  admin: {
+    raw: ['list', 'get', 'put'],
+    curated: ['list', 'get', 'put', 'delete'],
+    requests: ['list', 'get', 'put', 'delete'],
+    results: ['list', 'get', 'put', 'delete'],
+  },
+  partner: {raw: [], curated: [], requests: [], results: []},
+}
+
+/** Expected for a user in these roles (the union; no role at all = nothing). */
+export function expectedFor(roles: Role[], zone: Zone, action: Action): boolean {
+  return roles.some((r) => PHASE1_EXPECTED[r][zone].includes(action))
+}
