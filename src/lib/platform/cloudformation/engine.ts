@@ -465,9 +465,10 @@ export class StackEngine {
         cs.executionStatus = 'UNAVAILABLE'
       }
     }
+    const changeSetId = stack.operation?.changeSetId ??
+      Object.values(stack.changeSets).find((c) => c.executionStatus === 'EXECUTE_IN_PROGRESS')?.id
     const markExecution = (status: 'EXECUTE_COMPLETE' | 'EXECUTE_FAILED') => {
-      const id = stack.operation?.changeSetId
-      if (id && stack.changeSets[id]) stack.changeSets[id].executionStatus = status
+      if (changeSetId && stack.changeSets[changeSetId]) stack.changeSets[changeSetId].executionStatus = status
     }
     for (const r of Object.values(stack.resources)) {
       if (r.status === 'CREATE_IN_PROGRESS' && r.physicalId === undefined) {
@@ -505,8 +506,12 @@ export class StackEngine {
       case 'DELETE_IN_PROGRESS':
         await this.continueDelete(stack)
         break
-      default:
+      default: {
+        // execution requested but never started (restart in between): executable again
+        const cs = changeSetId ? stack.changeSets[changeSetId] : undefined
+        if (cs?.executionStatus === 'EXECUTE_IN_PROGRESS') cs.executionStatus = 'AVAILABLE'
         break
+      }
     }
     this.o.save(stack)
   }

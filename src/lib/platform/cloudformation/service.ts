@@ -577,7 +577,8 @@ export function createCloudFormationService(options: CloudFormationServiceOption
 
   // finish what a restart interrupted
   for (const stack of stacks.values()) {
-    const pendingChangeSet = Object.values(stack.changeSets).some((c) => c.status === 'CREATE_PENDING' || c.status === 'CREATE_IN_PROGRESS')
+    const pendingChangeSet = Object.values(stack.changeSets)
+      .some((c) => c.status === 'CREATE_PENDING' || c.status === 'CREATE_IN_PROGRESS' || c.executionStatus === 'EXECUTE_IN_PROGRESS')
     if (IN_PROGRESS(stack.status) || pendingChangeSet || stack.operation) background(() => engine.recover(stack))
   }
 

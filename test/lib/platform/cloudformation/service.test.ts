@@ -293,7 +293,7 @@ Resources:
     await f.idle()
     const ev = await events(f.cfn, StackId!)
     expect(ev[0]).toMatchObject({ResourceStatus: 'DELETE_COMPLETE', LogicalResourceId: 'keep'})
-    expect(ev.find((e) => e.LogicalResourceId === 'Kept' && e.ResourceStatus.startsWith('DELETE'))?.ResourceStatus).toBe('DELETE_SKIPPED')
+    expect(ev.find((e) => e.LogicalResourceId === 'Kept' && e.ResourceStatus?.startsWith('DELETE'))?.ResourceStatus).toBe('DELETE_SKIPPED')
     expect(await f.platform.s3.bucketExists('cape-kept-bucket')).toBe(true)
     expect(await f.platform.s3.bucketExists(gone)).toBe(false)
   })
