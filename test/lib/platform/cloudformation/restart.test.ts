@@ -41,14 +41,6 @@ const instant: ResourceProvider = {
   delete: async () => {},
 }
 
-async function until(check: () => Promise<boolean>, ms = 5000) {
-  const deadline = Date.now() + ms
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not reached in time')
-    await new Promise((r) => setTimeout(r, 10))
-  }
-}
-
 describe('local CloudFormation state across restarts', () => {
   const cleanups: Array<() => Promise<void>> = []
   afterEach(async () => {
