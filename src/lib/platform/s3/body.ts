@@ -8,6 +8,7 @@ import {pipeline} from 'node:stream/promises'
 import {crc32} from 'node:zlib'
 import S3Error from 's3rver/lib/models/error.js'
 
+import {checkPayloadHash} from '../auth/sigv4.js'
 import {AwsChunkedDecoder, isAwsChunked} from './aws-chunked.js'
 
 /** Checksum algorithms this service can verify (CRC32C and CRC64NVME are accepted unverified). */
@@ -48,12 +49,19 @@ function announcedAlgorithm(headers: IncomingHttpHeaders): {algorithm: Algorithm
 
 class Tap extends Transform {
   readonly md5 = createHash('md5')
+  /** sha256 of the bytes as received, when the client declared one in x-amz-content-sha256 */
+  readonly sha256?: Hash
   size = 0
-  constructor(private readonly extra?: Digest) {
+  constructor(
+    private readonly extra?: Digest,
+    withSha256 = false,
+  ) {
     super()
+    if (withSha256) this.sha256 = createHash('sha256')
   }
   override _transform(chunk: Buffer, _e: BufferEncoding, cb: TransformCallback): void {
     this.md5.update(chunk)
+    this.sha256?.update(chunk)
     this.extra?.update(chunk)
     this.size += chunk.length
     cb(null, chunk)
@@ -70,7 +78,9 @@ export const tempPathFor = (path: string) => `${path}.${randomBytes(6).toString(
 
 /**
  * Stream a request body to `destPath` atomically (temp file + rename). aws-chunked bodies are decoded; Content-MD5
- * and x-amz-checksum-{crc32,sha1,sha256} (header or trailer) are verified → BadDigest (400), and nothing is stored.
+ * and x-amz-checksum-{crc32,sha1,sha256} (header or trailer) are verified → BadDigest (400), and so is a hex
+ * x-amz-content-sha256 (the signed payload hash: the router verified the signature, only the body can prove the hash)
+ * → XAmzContentSHA256Mismatch (400); nothing is stored then.
  */
 export async function storeBody(source: Readable, headers: IncomingHttpHeaders, destPath: string): Promise<StoredBody> {
   const chunked = isAwsChunked(headers)
@@ -78,12 +88,14 @@ export async function storeBody(source: Readable, headers: IncomingHttpHeaders, 
   const decoder = chunked ? new AwsChunkedDecoder(decodedLength === undefined ? undefined : Number(decodedLength)) : undefined
   const announced = announcedAlgorithm(headers)
   const digest = announced ? digestFor(announced.algorithm) : undefined
-  const tap = new Tap(digest)
+  const declaredSha256 = chunked ? undefined : headers['x-amz-content-sha256']
+  const tap = new Tap(digest, typeof declaredSha256 === 'string' && /^[0-9a-f]{64}$/i.test(declaredSha256))
 
   await mkdir(dirname(destPath), {recursive: true})
   const tmp = tempPathFor(destPath)
   try {
     await pipeline([source, ...(decoder ? [decoder] : []), tap, createWriteStream(tmp)])
+    if (tap.sha256) checkPayloadHash(String(declaredSha256).toLowerCase(), tap.sha256.digest('hex'))
     const md5 = tap.md5.digest()
     const contentMd5 = headers['content-md5']
     if (contentMd5 !== undefined && String(contentMd5) !== md5.toString('base64')) {

@@ -12,6 +12,7 @@ import {CapeError} from '../../cli/errors.js'
 import {ExitCode} from '../../cli/exit-codes.js'
 import {checkPolicyDocument, type PolicyDocument} from '../auth/policy.js'
 import {objectArn, parseCopySource, s3Authz, type S3Authz} from '../auth/s3-actions.js'
+import {checkPayloadHash} from '../auth/sigv4.js'
 import {getRequestPrincipal} from '../identity.js'
 import {AwsChunkedDecoder, isAwsChunked} from './aws-chunked.js'
 import {BucketConfigStore, type NotificationSettings} from './bucket-config.js'
@@ -94,7 +95,12 @@ async function readBody(req: IncomingMessage): Promise<string> {
     if (size > MAX_XML_BODY) throw new S3Error('MaxMessageLengthExceeded', 'Your request was too big.')
     chunks.push(chunk as Buffer)
   }
-  return Buffer.concat(chunks).toString('utf8')
+  const body = Buffer.concat(chunks)
+  const declared = req.headers['x-amz-content-sha256']
+  if (typeof declared === 'string' && !isAwsChunked(req.headers)) {
+    checkPayloadHash(declared.toLowerCase(), createHash('sha256').update(body).digest('hex'))
+  }
+  return body.toString('utf8')
 }
 
 function sendXml(ctx: KoaContext, root: string, body: Record<string, unknown>, status = 200): void {
@@ -802,9 +808,6 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
       if (error instanceof S3Error) {
         const exit = error.status === 404 ? ExitCode.notFound : ExitCode.inputRejected
         throw new CapeError(error.code, error.message, {exit, data: {status: error.status}, cause: error})
-      }
-      if (error instanceof Error && !(error instanceof CapeError)) {
-        throw new CapeError('InvalidArgument', error.message, {exit: ExitCode.inputRejected, cause: error})
       }
       throw error
     }

@@ -98,7 +98,7 @@ export const taggingXmlBody = (tags: TagSet) => ({TagSet: {Tag: tags}})
 
 // ---- internal API input (putBucketSetting)
 
-const badSetting = (kind: string, detail: string) => new Error(`Invalid ${kind} setting: ${detail}`)
+const badSetting = (kind: string, detail: string) => new S3Error('InvalidArgument', `Invalid ${kind} setting: ${detail}`)
 
 /** Normalize a putBucketSetting value (S3 API shape, or the CloudFormation property shape) to the stored shape. */
 export function normalizeSetting(kind: 'versioning' | 'encryption' | 'publicAccessBlock' | 'tags', value: unknown): unknown {

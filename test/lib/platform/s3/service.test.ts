@@ -107,6 +107,9 @@ describe('S3 service', () => {
     expect(got.Metadata).toEqual({source: 'sftp', 'row-count': '1'})
     expect(got.ContentType).toBe('text/plain')
     expect(await text(got.Body)).toBe('a,b\n1,2\n')
+    await client.send(new PutObjectCommand({Bucket: bucket, Key: 'meta/empty', Body: ''}))
+    const empty = await client.send(new GetObjectCommand({Bucket: bucket, Key: 'meta/empty'}))
+    expect({length: empty.ContentLength, body: await text(empty.Body)}).toEqual({length: 0, body: ''})
     await expect(client.send(new GetObjectCommand({Bucket: bucket, Key: 'meta/missing'}))).rejects.toMatchObject({name: 'NoSuchKey', $metadata: {httpStatusCode: 404}})
     await expect(client.send(new GetObjectCommand({Bucket: bucket, Key: 'meta/doc.csv', IfNoneMatch: head.ETag}))).rejects.toMatchObject({
       $metadata: {httpStatusCode: 304},

@@ -155,6 +155,30 @@ describe('transfers', () => {
     await expect(client.send(new HeadObjectCommand({Bucket: bucket, Key: 'bad-checksum.txt'}))).rejects.toMatchObject({$metadata: {httpStatusCode: 404}})
   })
 
+  it('verifies a hex x-amz-content-sha256 payload hash against the body', async () => {
+    const before = s3.requests.length
+    await client.send(new PutObjectCommand({Bucket: bucket, Key: 'hashed.txt', Body: 'payload'}))
+    const put = s3.requests.slice(before).find((r) => r.method === 'PUT')
+    expect(put?.headers['x-amz-content-sha256']).toBe(createHash('sha256').update('payload').digest('hex'))
+
+    const {status, text} = await new Promise<{status: number; text: string}>((resolve, reject) => {
+      const req = request(
+        `${s3.endpoint}/${bucket}/tampered.txt`,
+        {method: 'PUT', headers: {'x-amz-content-sha256': createHash('sha256').update('original').digest('hex')}},
+        (res) => {
+          let text = ''
+          res.on('data', (c) => (text += c))
+          res.on('end', () => resolve({status: res.statusCode ?? 0, text}))
+        },
+      )
+      req.on('error', reject)
+      req.end('tampered')
+    })
+    expect(status).toBe(400)
+    expect(text).toContain('<Code>XAmzContentSHA256Mismatch</Code>')
+    await expect(client.send(new HeadObjectCommand({Bucket: bucket, Key: 'tampered.txt'}))).rejects.toMatchObject({$metadata: {httpStatusCode: 404}})
+  })
+
   it('lists, validates and aborts multipart uploads', async () => {
     const Key = 'mp/manual.bin'
     const {UploadId} = await client.send(new CreateMultipartUploadCommand({Bucket: bucket, Key, Metadata: {origin: 'manual'}}))
