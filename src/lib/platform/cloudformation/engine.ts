@@ -268,9 +268,12 @@ export class StackEngine {
   // ------------------------------------------------------------------------------------------------------------
   // deletion helpers
 
-  /** Delete live resources in reverse dependency order. Returns the logical ids that failed. */
+  /**
+   * Delete live resources in reverse dependency order. Returns the logical ids that failed, and those not attempted
+   * because something depending on them failed.
+   */
   private async deleteResources(stack: StackState, resources: ResourceState[], retain: (r: ResourceState) => boolean,
-    onDeleted: (r: ResourceState) => void = () => {}): Promise<string[]> {
+    onDeleted: (r: ResourceState) => void = () => {}): Promise<{failed: string[]; blocked: string[]}> {
     const byId = new Map(resources.map((r) => [r.logicalId, r]))
     // reverse edges: a resource waits for the resources that depend on it
     const dependents = new Map<string, string[]>()
@@ -280,7 +283,7 @@ export class StackEngine {
       await this.deleteOne(stack, r, retain(r))
       onDeleted(r)
     }, {concurrency: this.o.concurrency, continueOnError: true})
-    return [...result.failed.map((f) => f.id), ...result.skipped]
+    return {failed: result.failed.map((f) => f.id), blocked: result.skipped}
   }
 
   private async deleteOne(stack: StackState, r: ResourceState, retained: boolean): Promise<void> {
@@ -347,7 +350,7 @@ export class StackEngine {
     const reason = stack.status === 'ROLLBACK_IN_PROGRESS' && stack.statusReason ? stack.statusReason : this.rollbackReason(stack, 'create', failure)
     this.stackEvent(stack, 'ROLLBACK_IN_PROGRESS', reason)
     const live = Object.values(stack.resources).filter((r) => isLive(r) || r.status === 'DELETE_FAILED' || r.status === 'DELETE_IN_PROGRESS')
-    const failed = await this.deleteResources(stack, live, (r) => r.deletionPolicy === 'Retain')
+    const {failed} = await this.deleteResources(stack, live, (r) => r.deletionPolicy === 'Retain')
     if (failed.length > 0) {
       this.stackEvent(stack, 'ROLLBACK_FAILED', `The following resource(s) failed to delete: [${failed.join(', ')}]. ${reason}`)
     } else {
@@ -440,7 +443,7 @@ export class StackEngine {
   private async continueDelete(stack: StackState): Promise<void> {
     const retain = new Set(stack.operation?.retainResources ?? [])
     const live = Object.values(stack.resources).filter((r) => isLive(r) || r.status === 'DELETE_FAILED' || r.status === 'DELETE_IN_PROGRESS')
-    const failed = await this.deleteResources(stack, live, (r) => r.deletionPolicy === 'Retain' || r.deletionPolicy === 'RetainExceptOnCreate' || retain.has(r.logicalId))
+    const {failed} = await this.deleteResources(stack, live, (r) => r.deletionPolicy === 'Retain' || r.deletionPolicy === 'RetainExceptOnCreate' || retain.has(r.logicalId))
     stack.operation = undefined
     if (failed.length > 0) {
       this.stackEvent(stack, 'DELETE_FAILED', `The following resource(s) failed to delete: [${failed.join(', ')}]. `)
