@@ -1,6 +1,6 @@
 import path from 'node:path'
 import {createCloudFormationService} from '../platform/cloudformation/service.js'
-import * as providers from '../platform/cloudformation/providers/index.js'
+import {platformProviders} from '../platform/cloudformation/providers/index.js'
 import {startPlatform, type Platform} from '../platform/server.js'
 
 export interface BootOptions {
@@ -12,10 +12,7 @@ export interface BootOptions {
 /** The whole local platform: the server (S3, IAM, STS, Lambda) plus CloudFormation with every resource provider. */
 export async function bootPlatform(options: BootOptions): Promise<Platform> {
   const platform = await startPlatform({dataDir: options.dataDir, port: options.port, region: options.region})
-  const mod = providers as unknown as {platformRegistry?: (deps: unknown) => ReturnType<typeof providers.ec2Registry>}
-  const registry = mod.platformRegistry
-    ? mod.platformRegistry({s3: platform.s3, iam: platform.iam, lambda: platform.lambda, accountId: platform.accountId, region: platform.region})
-    : providers.ec2Registry()
+  const registry = platformProviders({s3: platform.s3, iam: platform.iam, lambda: platform.lambda, accountId: platform.accountId, region: platform.region})
   const cfn = createCloudFormationService({
     dataDir: path.join(options.dataDir, 'cloudformation'),
     accountId: platform.accountId,
