@@ -27,7 +27,18 @@ export function listPhases(root = packageRoot): string[] {
     .sort()
 }
 
+/**
+ * A phase by name (templates/<name>.yaml of cape) or a template file path (`./my-phase.yaml`: the phase is named
+ * after the file).
+ */
 export function loadPhase(name: string, root = packageRoot): PhaseDefinition {
+  if (/\.(ya?ml|json)$/.test(name) && existsSync(name)) {
+    const phase = path.basename(name).replace(/\.(ya?ml|json)$/, '')
+    if (!/^[a-z][a-z0-9-]*$/.test(phase)) {
+      throw notFoundError('PHASE_NAME_INVALID', `Template file name "${path.basename(name)}" does not make a phase name (lower-case letters, digits, dashes).`)
+    }
+    return {name: phase, templatePath: path.resolve(name), functions: FUNCTION_PARAMETERS[phase] ?? {}}
+  }
   for (const ext of ['yaml', 'yml', 'json']) {
     const templatePath = path.join(root, 'templates', `${name}.${ext}`)
     if (existsSync(templatePath)) return {name, templatePath, functions: FUNCTION_PARAMETERS[name] ?? {}}
