@@ -4,6 +4,7 @@
 // (imports dist/). Not a test: prints rows/s, MB/s and peak RSS growth per mode.
 import {Readable, Writable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
+import {performance} from 'node:perf_hooks'
 
 const mod = await import('../dist/lib/ingest/index.js').catch(async (distErr) => {
   try {
