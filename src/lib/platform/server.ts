@@ -7,11 +7,11 @@ import {decide} from './iam/authz.js'
 import {createIamService} from './iam/service.js'
 import {IamStore, safeEqual, type RootCredentials} from './iam/store.js'
 import {awsId, getRequestPrincipal, newAccountId, newSecretAccessKey, setRequestPrincipal, type Principal} from './identity.js'
-import type {Credentials as LambdaCredentials, LambdaRuntime, LambdaRuntimeOptions} from './lambda/types.js'
+import {createLambdaRuntime, type Credentials as LambdaCredentials, type LambdaRuntime} from './lambda/index.js'
 import {
   escapeXml, newRequestId, notImplemented, parseFormParams, QueryError, QueryParams, errorResponse, sendQueryResponse, type QueryHandler,
 } from './query.js'
-import type {Authorize, S3Service, S3ServiceOptions} from './s3/types.js'
+import {createS3Service, type Authorize, type S3Service} from './s3/index.js'
 import {readJsonFileSync, writeJsonFileSync} from './state-file.js'
 import {createStsService, issueRoleCredentials, type TemporaryCredentials} from './sts/service.js'
 
@@ -92,42 +92,6 @@ function loadAdminCredentials(dataDir: string): AdminCredentials {
   return created
 }
 
-// C's and D's modules are loaded lazily so this module type-checks and its IAM/STS tests run on their own.
-async function loadS3(options: S3ServiceOptions): Promise<S3Service> {
-  const spec = './s3/index.js'
-  let mod: {createS3Service: (o: S3ServiceOptions) => Promise<S3Service>}
-  try {
-    mod = await import(spec)
-  } catch (error) {
-    if (isMissingModule(error, 's3/index')) return unavailableS3()
-    throw error
-  }
-  return mod.createS3Service(options)
-}
-
-const isMissingModule = (error: unknown, path: string) =>
-  error instanceof Error && /Cannot find module|Failed to load url|ERR_MODULE_NOT_FOUND|Does the file exist/.test(error.message) && error.message.includes(path)
-
-/** Stand-in while the S3 module is absent: every S3 request answers 501 NotImplemented. */
-function unavailableS3(): S3Service {
-  const fail = async (): Promise<never> => { throw new QueryError('NotImplemented', 'The S3 service is not available in this build of the cape local platform', 501) }
-  return {
-    handle(req, res) {
-      req.resume()
-      sendS3Error(req, res, newRequestId(), 501, 'NotImplemented', 'The S3 service is not available in this build of the cape local platform')
-    },
-    createBucket: fail, deleteBucket: fail, bucketExists: fail, isBucketEmpty: fail, listBuckets: fail, putBucketPolicy: fail,
-    getBucketPolicy: fail, putNotifications: fail, getNotifications: fail, putBucketSetting: fail, getBucketSetting: fail,
-    getObjectBytes: fail, putObjectBytes: fail, stats: () => ({}), close: async () => {},
-  }
-}
-
-async function loadLambda(options: LambdaRuntimeOptions): Promise<LambdaRuntime> {
-  const spec = './lambda/index.js'
-  const mod = (await import(spec)) as {createLambdaRuntime: (o: LambdaRuntimeOptions) => Promise<LambdaRuntime>}
-  return mod.createLambdaRuntime(options)
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // error bodies
 
@@ -204,7 +168,7 @@ export async function startPlatform(options: StartPlatformOptions): Promise<Plat
     lambdaCredentials.set(roleArn, issued)
     return issued
   }
-  const lambda = await loadLambda({
+  const lambda = await createLambdaRuntime({
     dataDir: join(dataDir, 'lambda'),
     endpoint: () => endpoint,
     region,
@@ -224,7 +188,7 @@ export async function startPlatform(options: StartPlatformOptions): Promise<Plat
   }
   let s3: S3Service
   try {
-    s3 = await loadS3({
+    s3 = await createS3Service({
       dataDir: join(dataDir, 's3'),
       authorize,
       onNotify: async ({functionArn, event}) => { await lambda.invoke(functionArn, event) },

@@ -198,6 +198,12 @@ export function createIamService({iam}: IamServiceOptions): QueryHandler {
       const v = iam.createPolicyVersion(arn, req.params.required('PolicyDocument'), req.params.bool('SetAsDefault') ?? false)
       return {PolicyVersion: {VersionId: v.versionId, IsDefaultVersion: iam.getPolicy(arn).defaultVersionId === v.versionId, CreateDate: v.createDate}}
     },
+    DeletePolicyVersion: (req) => { iam.deletePolicyVersion(req.params.required('PolicyArn'), req.params.required('VersionId')) },
+    ListPolicyVersions: (req) => {
+      const policy = iam.getPolicy(req.params.required('PolicyArn'))
+      const {items, ...rest} = page(req, [...policy.versions].reverse())
+      return {Versions: items.map((v) => ({VersionId: v.versionId, IsDefaultVersion: v.versionId === policy.defaultVersionId, CreateDate: v.createDate})), ...rest}
+    },
     ListPolicies: (req) => {
       const scope = req.params.string('Scope') ?? 'All'
       if (!['All', 'AWS', 'Local'].includes(scope)) throw validationError(`Invalid Scope: ${scope}`)

@@ -450,6 +450,16 @@ export class IamStore {
     return version
   }
 
+  /** Delete a non-default version (CloudFormation-style updates prune the oldest one before the 5-version limit). */
+  deletePolicyVersion(arn: string, versionId: string): void {
+    const policy = this.state.policies[arn]
+    if (!policy) throw noSuchEntity(`Policy ${arn} does not exist or is not attachable.`)
+    if (!policy.versions.some((v) => v.versionId === versionId)) throw noSuchEntity(`Policy ${arn} version ${versionId} does not exist or is not attachable.`)
+    if (policy.defaultVersionId === versionId) throw deleteConflict('Cannot delete the default version of a policy.')
+    policy.versions = policy.versions.filter((v) => v.versionId !== versionId)
+    this.save()
+  }
+
   defaultPolicyDocument(arn: string): string {
     const policy = this.getPolicy(arn)
     return policy.versions.find((v) => v.versionId === policy.defaultVersionId)!.document

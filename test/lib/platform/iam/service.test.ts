@@ -1,6 +1,6 @@
 import {
   AddUserToGroupCommand, AttachGroupPolicyCommand, AttachRolePolicyCommand, AttachUserPolicyCommand, CreateAccessKeyCommand,
-  CreateGroupCommand, CreatePolicyCommand, CreateRoleCommand, CreateUserCommand, DeleteAccessKeyCommand, DeleteGroupCommand,
+  CreateGroupCommand, CreatePolicyCommand, CreatePolicyVersionCommand, DeletePolicyVersionCommand, ListPolicyVersionsCommand, CreateRoleCommand, CreateUserCommand, DeleteAccessKeyCommand, DeleteGroupCommand,
   DeleteGroupPolicyCommand, DeletePolicyCommand, DeleteRoleCommand, DeleteRolePolicyCommand, DeleteUserCommand, DeleteUserPolicyCommand,
   DetachGroupPolicyCommand, DetachRolePolicyCommand, DetachUserPolicyCommand, GetAccountSummaryCommand, GetGroupCommand,
   GetGroupPolicyCommand, GetPolicyCommand, GetPolicyVersionCommand, GetRoleCommand, GetRolePolicyCommand, GetUserCommand,
@@ -127,6 +127,14 @@ describe('IAM query service (real SDK v3 IAMClient)', () => {
     const version = (await iam.send(new GetPolicyVersionCommand({PolicyArn: arn, VersionId: 'v1'}))).PolicyVersion!
     expect(version).toMatchObject({VersionId: 'v1', IsDefaultVersion: true})
     expect(JSON.parse(decodeURIComponent(version.Document!))).toEqual(JSON.parse(readRaw))
+
+    const readAll = policy([{Effect: 'Allow', Action: 's3:GetObject', Resource: '*'}])
+    const v2 = (await iam.send(new CreatePolicyVersionCommand({PolicyArn: arn, PolicyDocument: readAll, SetAsDefault: true}))).PolicyVersion!
+    expect(v2).toMatchObject({VersionId: 'v2', IsDefaultVersion: true})
+    expect((await iam.send(new GetPolicyCommand({PolicyArn: arn}))).Policy?.DefaultVersionId).toBe('v2')
+    await expect(iam.send(new DeletePolicyVersionCommand({PolicyArn: arn, VersionId: 'v2'}))).rejects.toMatchObject({name: 'DeleteConflictException'})
+    await iam.send(new DeletePolicyVersionCommand({PolicyArn: arn, VersionId: 'v1'}))
+    expect((await iam.send(new ListPolicyVersionsCommand({PolicyArn: arn}))).Versions!.map((v) => v.VersionId)).toEqual(['v2'])
 
     await iam.send(new CreateUserCommand({UserName: 'gus'}))
     await iam.send(new CreateGroupCommand({GroupName: 'g-gus'}))
