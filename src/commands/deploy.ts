@@ -2,7 +2,9 @@ import {Args, Flags} from '@oclif/core'
 import {CapeCommand} from '../lib/cli/base.js'
 import {parseDuration} from '../lib/cli/duration.js'
 import {renderOutputs, renderPlan} from '../lib/cli/views/deploy.js'
+import {withLiveTask} from '../lib/cli/live.js'
 import {applyPlan, type DeployResult} from '../lib/deploy/apply.js'
+import type {ProgressEvent, Reporter} from '../lib/reporter.js'
 import {discardPlan, parseParams, planPhase} from '../lib/deploy/plan.js'
 
 export default class Deploy extends CapeCommand<typeof Deploy> {
@@ -34,9 +36,16 @@ export default class Deploy extends CapeCommand<typeof Deploy> {
       return {outcome: 'planned', stackName: plan.stackName, plan}
     }
     await this.confirm(`Apply ${plan.changes.length} changes to ${plan.stackName}?`, {yes: this.flags.yes})
-    const result = await applyPlan({...ctx, signal: this.ctx.signal}, plan, {timeoutMs})
+    const apply = (reporter: Reporter) => applyPlan({...ctx, reporter}, plan, {timeoutMs})
+    const result =
+      this.mode === 'tty'
+        ? await withLiveTask(`Deploying ${plan.stackName}`, apply, {summarize: (events) => `${countDone(events)}/${plan.changes.length} resources`})
+        : await apply(this.renderer)
     this.out(`${this.style.green('✓')} ${plan.stackName} ${result.status}`)
     if (result.outputs) this.out(renderOutputs(result.outputs, this.style))
     return result
   }
 }
+
+const countDone = (events: ProgressEvent[]) =>
+  new Set(events.filter((e) => e.code === 'deploy.event' && /_COMPLETE$/.test(String(e.data?.status)) && e.data?.type !== 'AWS::CloudFormation::Stack').map((e) => e.data?.logicalId)).size
