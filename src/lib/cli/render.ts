@@ -100,6 +100,7 @@ export function humanBytes(n: number): string {
 /** A simple aligned table (no borders). */
 export function table(rows: string[][], header?: string[]): string {
   const all = header ? [header, ...rows] : rows
+  // eslint-disable-next-line no-control-regex
   const visible = (s: string) => s.replace(/\u001B\[[0-9;]*m/g, '')
   const widths: number[] = []
   for (const r of all) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, [...visible(c)].length)))

@@ -1,3 +1,4 @@
+/* eslint-disable no-console -- the platform process logs to its own log file */
 /**
  * The local platform process: `node daemon.js --data-dir D [--port N]`. Listens on 127.0.0.1, writes
  * <data>/run.json (pid, port, endpoint) once it answers, removes it on SIGINT/SIGTERM after a clean shutdown.
