@@ -20,7 +20,7 @@ export async function lintTemplate(body: string): Promise<LintProblem[]> {
   const db = await loadAwsServiceSpec()
   const t = parseTemplateBody(body) as Json
   const problems: LintProblem[] = []
-  const add = (rule: string, where: string, message: string) => problems.push({rule, where, message})
+  const add = (rule: string, where: string, message: string): void => void problems.push({rule, where, message})
   const resources: Record<string, Json> = t.Resources ?? {}
 
   // ---- structure against the spec
