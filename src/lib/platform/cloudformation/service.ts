@@ -232,6 +232,9 @@ export function createCloudFormationService(options: CloudFormationServiceOption
     })
   }
 
+  /** A change set execution was accepted but the engine has not switched the stack's status yet. */
+  const executing = (stack: StackState) => Object.values(stack.changeSets).some((c) => c.executionStatus === 'EXECUTE_IN_PROGRESS')
+
   const startExecution = (stack: StackState, cs: ChangeSetState) => {
     cs.executionStatus = 'EXECUTE_IN_PROGRESS'
     store.save(stack)
@@ -394,7 +397,7 @@ export function createCloudFormationService(options: CloudFormationServiceOption
       if (cs.status !== 'CREATE_COMPLETE' || cs.executionStatus !== 'AVAILABLE') {
         throw invalidChangeSetStatus(`ChangeSet [${cs.id}] cannot be executed in its current status of [${cs.status}] and execution status [${cs.executionStatus}]`)
       }
-      if (IN_PROGRESS(stack.status)) {
+      if (IN_PROGRESS(stack.status) || executing(stack)) {
         throw invalidChangeSetStatus(`ChangeSet [${cs.id}] cannot be executed: stack ${stack.stackName} is in ${stack.status} state`)
       }
       if (cs.type === 'UPDATE' && !UPDATABLE.has(stack.status)) {
@@ -545,7 +548,7 @@ export function createCloudFormationService(options: CloudFormationServiceOption
       assertOpen()
       const stack = findStack(p.required('StackName'))
       if (!stack || stack.status === 'DELETE_COMPLETE' || stack.status === 'DELETE_IN_PROGRESS') return {}
-      if (IN_PROGRESS(stack.status)) {
+      if (IN_PROGRESS(stack.status) || executing(stack)) {
         throw validationError(`Stack [${stack.stackName}] is in ${stack.status} state and can not be deleted until the operation completes`)
       }
       const inUse = stack.outputs.filter((o) => o.ExportName).flatMap((o) => {

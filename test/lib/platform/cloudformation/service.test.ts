@@ -262,6 +262,34 @@ Resources:
     expect((await stack(f.cfn, 'upd')).StackStatus).toBe('UPDATE_COMPLETE')
   })
 
+  it('conditions switch resources and outputs on: Env=prod creates the conditional gateway', async () => {
+    await deploy(f, 'netprod', NETWORK, {parameters: params({Env: 'prod', VpcCidr: '10.3.0.0/16'})})
+    const s = await stack(f.cfn, 'netprod')
+    expect(s.StackStatus).toBe('CREATE_COMPLETE')
+    const gateway = (await f.cfn.send(new DescribeStackResourcesCommand({StackName: 'netprod', LogicalResourceId: 'ProdOnly'}))).StackResources![0]
+    expect(gateway.PhysicalResourceId).toMatch(/^igw-0[0-9a-f]{16}$/)
+    expect(s.Outputs?.find((o) => o.OutputKey === 'Gateway')?.OutputValue).toBe(gateway.PhysicalResourceId)
+    expect(s.Outputs?.find((o) => o.OutputKey === 'VpcCidr')?.OutputValue).toBe('10.3.0.0/16')
+    // two executions at once are refused
+    const a = await f.cfn.send(new CreateChangeSetCommand({StackName: 'netprod', ChangeSetName: 'a', TemplateBody: NETWORK, Parameters: params({Env: 'dev', VpcCidr: '10.3.0.0/16'})}))
+    const b = await f.cfn.send(new CreateChangeSetCommand({StackName: 'netprod', ChangeSetName: 'b', TemplateBody: NETWORK, Parameters: params({Env: 'dev', VpcCidr: '10.4.0.0/16'})}))
+    await f.idle()
+    // (through handle(): both requests arrive before the engine starts)
+    const [first, second] = await Promise.allSettled([
+      f.service.handle('ExecuteChangeSet', {ChangeSetName: a.Id!}),
+      f.service.handle('ExecuteChangeSet', {ChangeSetName: b.Id!}),
+    ])
+    expect(first.status).toBe('fulfilled')
+    expect(second).toMatchObject({status: 'rejected', reason: {code: 'InvalidChangeSetStatus'}})
+    await f.idle()
+    const after = await stack(f.cfn, 'netprod')
+    expect(after.StackStatus).toBe('UPDATE_COMPLETE')
+    expect(after.Outputs?.find((o) => o.OutputKey === 'Gateway')).toBeUndefined()
+    expect((await f.cfn.send(new DescribeStackResourcesCommand({StackName: 'netprod'}))).StackResources?.map((r) => r.LogicalResourceId)).not.toContain('ProdOnly')
+    await f.cfn.send(new DeleteStackCommand({StackName: 'netprod'}))
+    await f.idle()
+  })
+
   it('exports: ImportValue resolves across stacks and blocks deleting the exporter', async () => {
     await deploy(f, 'consumer', `
 Resources:
