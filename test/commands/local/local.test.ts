@@ -63,3 +63,44 @@ describe('cape local', () => {
     expect(stop.json()).toMatchObject({stopped: true})
   })
 })
+
+describe('cape local with a busy port', () => {
+  it('picks a free port instead and records it in run.json', async () => {
+    const {createServer} = await import('node:net')
+    const blocker = createServer()
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r))
+    const busy = (blocker.address() as {port: number}).port
+    const dir = tempDir()
+    const e = {CAPE_HOME: path.join(dir, 'state')}
+    try {
+      const r = await runCli(['local', 'start', '--detach', '--port', String(busy), '--json'], {cwd: dir, env: e})
+      expect(r.code, r.stderr).toBe(0)
+      expect(r.json().port).not.toBe(busy)
+      const status = await runCli(['local', 'status', '--json'], {cwd: dir, env: e})
+      expect(status.json()).toMatchObject({running: true, port: r.json().port})
+    } finally {
+      await runCli(['local', 'stop'], {cwd: dir, env: e})
+      blocker.close()
+    }
+  })
+})
+
+describe('cape local start in the foreground', () => {
+  it('serves until Ctrl-C, then stops cleanly and removes run.json', async () => {
+    const {spawn} = await import('node:child_process')
+    const {cliBin, cleanEnv} = await import('../../helpers/cli.js')
+    const dir = tempDir()
+    const home = path.join(dir, 'state')
+    const child = spawn(process.execPath, [cliBin, 'local', 'start', '--port', '0'], {cwd: dir, env: cleanEnv({CAPE_HOME: home})})
+    let err = ''
+    child.stderr.setEncoding('utf8').on('data', (d) => (err += d))
+    const deadline = Date.now() + 30_000
+    while (!/listening on http:\/\/127\.0\.0\.1:\d+/.test(err) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+    expect(existsSync(path.join(home, 'run.json'))).toBe(true)
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)))
+    child.kill('SIGINT')
+    expect(await exited).toBe(0)
+    expect(err).toMatch(/stopped/)
+    expect(existsSync(path.join(home, 'run.json'))).toBe(false)
+  })
+})
