@@ -1,4 +1,4 @@
-import {DeleteStackCommand, ExecuteChangeSetCommand, ListStackResourcesCommand} from '@aws-sdk/client-cloudformation'
+import {DeleteStackCommand, ExecuteChangeSetCommand} from '@aws-sdk/client-cloudformation'
 import {HeadBucketCommand, ListObjectsV2Command} from '@aws-sdk/client-s3'
 import type {AwsClients} from '../aws/clients.js'
 import {mapAwsError} from '../aws/errors.js'
@@ -9,7 +9,7 @@ import type {Reporter} from '../reporter.js'
 import {publishAssets} from './assets.js'
 import {waitForStackStable, type DeployEvent} from './monitor.js'
 import {outputsCachePath, writeOutputsCache} from './outputs.js'
-import {describeStack, type Plan} from './plan.js'
+import {describeStack, listStackResources, type Plan} from './plan.js'
 import {loadPhase} from './phases.js'
 import {rmSync} from 'node:fs'
 
@@ -84,17 +84,7 @@ export async function planDestroy(ctx: Ctx, phaseName: string): Promise<DestroyP
   const stackName = stackNameFor(ctx.env, phase.name)
   const stack = await describeStack(ctx.clients, stackName)
   if (!stack) return {stackName, exists: false, retained: [], resources: 0}
-  const resources: Array<{LogicalResourceId?: string; ResourceType?: string; PhysicalResourceId?: string}> = []
-  try {
-    let token: string | undefined
-    do {
-      const page = await ctx.clients.cloudformation.send(new ListStackResourcesCommand({StackName: stackName, NextToken: token}))
-      resources.push(...(page.StackResourceSummaries ?? []))
-      token = page.NextToken
-    } while (token)
-  } catch (e) {
-    throw mapAwsError(e, {doing: `listing resources of ${stackName}`})
-  }
+  const resources = await listStackResources(ctx.clients, stackName)
   const {parseTemplateRetained} = await import('./retained.js')
   const retainedIds = parseTemplateRetained(phase.templatePath)
   const retained: RetainedBucket[] = []

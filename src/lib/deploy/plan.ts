@@ -5,10 +5,12 @@ import {
   DeleteStackCommand,
   DescribeChangeSetCommand,
   DescribeStacksCommand,
+  ListStackResourcesCommand,
   ValidateTemplateCommand,
   type Change,
   type Parameter,
   type Stack,
+  type StackResourceSummary,
 } from '@aws-sdk/client-cloudformation'
 import {GetCallerIdentityCommand} from '@aws-sdk/client-sts'
 import {setTimeout as sleep} from 'node:timers/promises'
@@ -76,6 +78,21 @@ export async function describeStack(clients: AwsClients, stackName: string): Pro
     if (/does not exist/i.test((e as Error).message ?? '')) return undefined
     throw mapAwsError(e, {doing: `describing stack ${stackName}`})
   }
+}
+
+export async function listStackResources(clients: AwsClients, stackName: string): Promise<StackResourceSummary[]> {
+  const resources: StackResourceSummary[] = []
+  try {
+    let token: string | undefined
+    do {
+      const page = await clients.cloudformation.send(new ListStackResourcesCommand({StackName: stackName, NextToken: token}))
+      resources.push(...(page.StackResourceSummaries ?? []))
+      token = page.NextToken
+    } while (token)
+  } catch (e) {
+    throw mapAwsError(e, {doing: `listing resources of ${stackName}`})
+  }
+  return resources
 }
 
 function toChange(c: Change): PlannedChange {

@@ -1,9 +1,8 @@
-import {ListStackResourcesCommand, type StackResourceSummary} from '@aws-sdk/client-cloudformation'
+import type {StackResourceSummary} from '@aws-sdk/client-cloudformation'
 import type {AwsClients} from '../aws/clients.js'
-import {mapAwsError} from '../aws/errors.js'
 import {stackNameFor, type ResolvedEnvironment} from '../config/config.js'
 import {outputsOf, writeOutputsCache} from './outputs.js'
-import {describeStack} from './plan.js'
+import {describeStack, listStackResources} from './plan.js'
 import {listPhases, loadPhase} from './phases.js'
 
 export interface PhaseStatus {
@@ -23,17 +22,7 @@ export async function phaseStatus(ctx: {env: ResolvedEnvironment; clients: AwsCl
   const stack = await describeStack(ctx.clients, stackName)
   const empty = {total: 0, byStatus: {}, byType: {}}
   if (!stack) return {phase: phase.name, stackName, deployed: false, resources: empty, outputs: {}}
-  const resources: StackResourceSummary[] = []
-  try {
-    let token: string | undefined
-    do {
-      const page = await ctx.clients.cloudformation.send(new ListStackResourcesCommand({StackName: stackName, NextToken: token}))
-      resources.push(...(page.StackResourceSummaries ?? []))
-      token = page.NextToken
-    } while (token)
-  } catch (e) {
-    throw mapAwsError(e, {doing: `listing resources of ${stackName}`})
-  }
+  const resources = await listStackResources(ctx.clients, stackName)
   const count = (key: (r: StackResourceSummary) => string) =>
     resources.reduce<Record<string, number>>((acc, r) => ((acc[key(r)] = (acc[key(r)] ?? 0) + 1), acc), {})
   const ok = /^(CREATE|UPDATE)_COMPLETE$|^UPDATE_ROLLBACK_COMPLETE$/.test(stack.StackStatus ?? '')
