@@ -1,6 +1,8 @@
 import path from 'node:path'
 import {createCloudFormationService} from '../platform/cloudformation/service.js'
 import {platformProviders} from '../platform/cloudformation/providers/index.js'
+import {decide} from '../platform/iam/authz.js'
+import {QueryError} from '../platform/query.js'
 import {startPlatform, type Platform} from '../platform/server.js'
 
 export interface BootOptions {
@@ -20,7 +22,15 @@ export async function bootPlatform(options: BootOptions): Promise<Platform> {
     providers: registry,
     getObject: (bucket, key) => platform.s3.getObjectBytes(bucket, key),
   })
-  platform.registerQueryService('cloudformation', cfn.handler)
+  // CloudFormation calls are authorized like on AWS: `cloudformation:<Action>` on the stack's ARN.
+  platform.registerQueryService('cloudformation', async (req) => {
+    const name = req.params.string('StackName')
+    const stack = name?.startsWith('arn:') ? name : name ? `arn:aws:cloudformation:${platform.region}:${platform.accountId}:stack/${name}/*` : '*'
+    if (decide(platform.iam, req.principal, {action: `cloudformation:${req.action}`, resource: stack}) !== 'allowed') {
+      throw new QueryError('AccessDenied', `User: ${req.principal.arn} is not authorized to perform: cloudformation:${req.action} on resource: ${stack}`, 403)
+    }
+    return cfn.handler(req)
+  })
   const close = platform.close.bind(platform)
   platform.close = async () => {
     await cfn.close()

@@ -56,6 +56,16 @@ describe('cape users', () => {
     expect(r.json().error).toMatchObject({code: 'AWS_AccessDenied', hints: expect.arrayContaining([expect.stringContaining('cape access check')])})
   })
 
+  it('CloudFormation is authorized too: the partner cannot read the stack, admin_user can', async () => {
+    const denied = await cli(['status', 'phase1', '--profile', 'cape-bob', '--json'])
+    expect(denied.code).toBe(3)
+    expect(denied.json().error.code).toBe('AWS_AccessDenied')
+    expect((await cli(['users', 'rotate-key', 'admin_user', '--yes', '--save-profile', 'cape-admin'])).code).toBe(0)
+    const ok = await cli(['status', 'phase1', '--profile', 'cape-admin', '--json'])
+    expect(ok.code, ok.stderr).toBe(0)
+    expect(ok.json()[0]).toMatchObject({deployed: true})
+  })
+
   it('rotate-key replaces the key: new key first, old deleted', async () => {
     const before = (await cli(['users', 'list', '--json'])).json().find((u: any) => u.name === 'bob').keys
     const r = await cli(['users', 'rotate-key', 'bob', '--yes', '--save-profile', 'cape-bob', '--json'])
