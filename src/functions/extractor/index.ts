@@ -1,26 +1,53 @@
 /**
- * The extractor function: fired by `<id>/request.json` uploads to the requests bucket. This first version records
- * that the request was received and answers `failed` with a clear reason; the full extractor (validation, filters,
- * projection, result files, callbacks) arrives with the extraction-requests work.
+ * The extractor function: fired by `<id>/request.json` uploads to the requests bucket. For each it writes
+ * `<id>/status.json` (running → succeeded | failed) and the result files `<id>/part-NNNNN.csv|parquet` to the results
+ * bucket, then POSTs the final status to the request's callbackUrl. The same bundle runs on AWS and on cape's local
+ * platform. See src/lib/requests/extractor.ts.
  */
-import {PutObjectCommand} from '@aws-sdk/client-s3'
 import {createClients} from '../../lib/aws/clients.js'
-import {isInternalKey} from '../../lib/ingest/curate.js'
+import {loadDatasets} from '../../lib/ingest/datasets.js'
+import {processRequest} from '../../lib/requests/extractor.js'
+import type {RequestStatus} from '../../lib/requests/status.js'
 import {lambdaTarget, s3Records, type S3Event} from '../shared.js'
 
-export async function handler(event: S3Event): Promise<Array<{key: string; state: string}>> {
-  const clients = createClients(lambdaTarget(process.env))
-  const results = process.env.RESULTS_BUCKET
-  if (!results) throw new Error('RESULTS_BUCKET is not set')
-  const out: Array<{key: string; state: string}> = []
-  for (const {key} of s3Records(event)) {
-    if (isInternalKey(key) || !key.endsWith('request.json')) continue
-    const id = key.split('/')[0]
-    const now = new Date().toISOString()
-    const status = {id, state: 'failed', reason: 'extraction is not available in this version of cape', rows: 0, files: [], startedAt: now, finishedAt: now}
-    await clients.s3.send(new PutObjectCommand({Bucket: results, Key: `${id}/status.json`, Body: JSON.stringify(status, null, 2), ContentType: 'application/json'}))
-    out.push({key, state: status.state})
+export interface LambdaContext {
+  getRemainingTimeInMillis(): number
+}
+
+type Event = {Records?: Array<NonNullable<S3Event['Records']>[number] & {userIdentity?: {principalId?: string}}>}
+
+export async function handler(event: Event, context?: LambdaContext): Promise<Array<{key: string; state?: string; rows?: number}>> {
+  const env = process.env
+  const curatedBucket = env.CURATED_BUCKET
+  const resultsBucket = env.RESULTS_BUCKET
+  if (!curatedBucket || !resultsBucket) throw new Error('CURATED_BUCKET and RESULTS_BUCKET must be set')
+  const rowsPerFile = Number(env.ROWS_PER_FILE ?? 100_000)
+  const clients = createClients(lambdaTarget(env))
+  const datasets = loadDatasets()
+  const started = Date.now()
+  const remainingMs = () => context?.getRemainingTimeInMillis() ?? 300_000 - (Date.now() - started)
+  const out: Array<{key: string; state?: string; rows?: number}> = []
+  try {
+    // s3Records keeps the records that name a bucket and key, in order: the same filter lines the two lists up
+    const raw = (event.Records ?? []).filter((r) => r.s3?.bucket?.name && r.s3?.object?.key !== undefined)
+    for (const [i, {bucket, key}] of s3Records(event).entries()) {
+      const uploader = raw[i]?.userIdentity?.principalId
+      const status: RequestStatus | undefined = await processRequest(
+        {
+          s3: clients.s3,
+          curatedBucket,
+          resultsBucket,
+          rowsPerFile: Number.isInteger(rowsPerFile) && rowsPerFile > 0 ? rowsPerFile : 100_000,
+          datasets,
+          remainingMs,
+          log: (entry) => console.log(JSON.stringify(entry)),
+        },
+        {bucket, key, ...(uploader ? {uploader} : {})},
+      )
+      out.push({key, ...(status ? {state: status.state, rows: status.rows} : {})})
+    }
+  } finally {
+    clients.destroy()
   }
-  clients.destroy()
   return out
 }

@@ -1,0 +1,25 @@
+/**
+ * Extraction requests: the request format (JSON Schema + checks against the dataset), submit, wait, fetch and list
+ * on the CLI side, and the extractor core the Lambda runs (src/functions/extractor).
+ */
+export {requestSchema, validateRequest, checkRequestText, parseRequestText, callbackUrlProblem, renderIssues, MAX_REQUEST_BYTES} from './schema.js'
+export type {ExtractionRequest, RequestIssue, RequestValidation} from './schema.js'
+export {FILTER_OPS, compileFilters, filterProblems, typedFilterValue} from './filter.js'
+export type {FilterOp, RequestFilter, Row, RowPredicate, Scalar} from './filter.js'
+export * from './status.js'
+export {extract, listCuratedObjects, civilFromDays} from './extract.js'
+export type {ExtractResult, ExtractTarget, CuratedObject} from './extract.js'
+export {processRequest, idFromKey, timeoutMargin} from './extractor.js'
+export type {ExtractorDeps, RequestRecord} from './extractor.js'
+export {postCallback} from './callback.js'
+export type {CallbackOptions} from './callback.js'
+export {checkRequestFile, submitRequest, requestRejected} from './submit.js'
+export type {CheckedRequest, Submitted} from './submit.js'
+export {readStatus, waitForRequest, pollDelay, failedError, staleError, stillRunningError, DEFAULT_INTERVAL_MS, DEFAULT_MAX_INTERVAL_MS, DEFAULT_TIMEOUT_MS} from './wait.js'
+export type {WaitOptions} from './wait.js'
+export {downloadResults} from './fetch.js'
+export type {DownloadedFile, FetchResult} from './fetch.js'
+export {listRequests} from './list.js'
+export type {RequestSummary} from './list.js'
+export {followRequest} from './follow.js'
+export type {FollowResult} from './follow.js'
