@@ -98,7 +98,7 @@ describe.skipIf(!existsSync(AWS))('awscli (/usr/bin/aws) against the local platf
     if (root) rmSync(root, {recursive: true, force: true})
   })
 
-  it('s3 mb, cp up and down (multipart, byte-identical), ls', async () => {
+  it('s3 mb, cp up, down and S3 to S3 (multipart, UploadPartCopy, byte-identical), ls', async () => {
     await ok(['s3', 'mb', 's3://cli-data'])
     // 12 MB: above awscli's 8 MB multipart threshold → two parts
     const body = randomBytes(12 * 1024 * 1024)
@@ -111,10 +111,18 @@ describe.skipIf(!existsSync(AWS))('awscli (/usr/bin/aws) against the local platf
     await ok(['s3', 'cp', 's3://cli-data/in/big.bin', 'big.out', '--no-progress'])
     expect(readFileSync(join(root, 'big.out')).equals(body)).toBe(true)
 
+    // S3 → S3 above the threshold: awscli copies with UploadPartCopy and x-amz-copy-source-range (8 MB + 4 MB)
+    await ok(['s3', 'cp', 's3://cli-data/in/big.bin', 's3://cli-data/copy/big #1.bin', '--no-progress'])
+    expect((await platform.s3.getObjectBytes('cli-data', 'copy/big #1.bin')).equals(body)).toBe(true)
+    const copyHead = await admin.s3.send(new HeadObjectCommand({Bucket: 'cli-data', Key: 'copy/big #1.bin'}))
+    expect(copyHead.ETag).toBe(head.ETag) // same parts → same md5-of-md5s
+    expect(platform.s3.stats().UploadPartCopy).toBe(2)
+
     const buckets = await ok(['s3', 'ls'])
     expect(buckets.stdout).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d cli-data$/m)
     const objects = await ok(['s3', 'ls', 's3://cli-data', '--recursive'])
     expect(objects.stdout).toMatch(new RegExp(`\\s${body.length} in/big\\.bin$`, 'm'))
+    expect(objects.stdout).toMatch(new RegExp(`\\s${body.length} copy/big #1\\.bin$`, 'm'))
     const missing = await aws(['s3', 'ls', 's3://no-such-bucket'])
     expect(missing.code).not.toBe(0)
     expect(missing.stderr).toContain('NoSuchBucket')

@@ -39,7 +39,7 @@ import {asArray, parseXml, text, toXml} from './xml.js'
  * That middleware authorizes every request (action/resource/context from auth/s3-actions, the bucket policy, the
  * platform's `authorize`) and serves most operations itself on s3rver's FilesystemStore, fixing s3rver's pitfalls
  * (see ARCHITECTURE.md): listings (sorted, > 1,000 keys, own continuation tokens), aws-chunked bodies, atomic writes,
- * multipart (md5-of-md5s-N ETags, ListParts, ListMultipartUploads, Abort), CopySource decoding, DeleteObjects events,
+ * multipart (md5-of-md5s-N ETags, UploadPartCopy, ListParts, ListMultipartUploads, Abort), CopySource decoding, DeleteObjects events,
  * Range GET, bucket policy / notification / versioning / encryption / public access block / tagging.
  * Left to s3rver's own controllers: bucket CORS and website, object ACL and tagging, browser-form POST.
  * s3rver's own 'event' emitter is not used: notifications are raised here, after the response, never failing it.
@@ -228,6 +228,17 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
   }
 
   // ---- handlers (one per S3 operation served here)
+
+  const partNumberOf = (r: Req): number => {
+    const partNumber = Number(r.query.get('partNumber'))
+    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10000) {
+      throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', {
+        ArgumentName: 'partNumber',
+        ArgumentValue: r.query.get('partNumber') ?? '',
+      })
+    }
+    return partNumber
+  }
 
   type Handler = (r: Req) => Promise<void>
 
@@ -492,18 +503,46 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
     async UploadPart(r) {
       const bucket = await requireBucket(r.bucket)
       const key = requireKey(r)
-      const partNumber = Number(r.query.get('partNumber'))
-      if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > 10000) {
-        throw new S3Error('InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', {
-          ArgumentName: 'partNumber',
-          ArgumentValue: r.query.get('partNumber') ?? '',
-        })
-      }
+      const partNumber = partNumberOf(r)
       const upload = await objects.getUpload(bucket, r.query.get('uploadId') ?? '', key)
       const {md5} = await objects.putPart(upload.dir, partNumber, r.ctx.req, r.ctx.req.headers)
       r.ctx.set('ETag', JSON.stringify(md5))
       r.ctx.status = 200
       r.ctx.body = ''
+    },
+
+    // what `aws s3 cp|mv|sync` uses between S3 locations for objects above its multipart threshold (8 MB)
+    async UploadPartCopy(r) {
+      const bucket = await requireBucket(r.bucket)
+      const key = requireKey(r)
+      const partNumber = partNumberOf(r)
+      const upload = await objects.getUpload(bucket, r.query.get('uploadId') ?? '', key)
+      const rawSource = String(r.ctx.req.headers['x-amz-copy-source'] ?? '')
+      const source = parseCopySource(rawSource)
+      if (!source) {
+        throw new S3Error('InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey', {ArgumentName: 'x-amz-copy-source'})
+      }
+      await requireBucket(source.bucket)
+      validateKey(source.key)
+      const info = await objects.head(source.bucket, source.key)
+      if (!info) throw new S3Error('NoSuchKey', 'The specified key does not exist.', {Key: source.key})
+      const rangeHeader = r.ctx.req.headers['x-amz-copy-source-range']
+      let range: {start: number; end: number} | undefined
+      if (rangeHeader !== undefined) {
+        const m = /^bytes=(\d+)-(\d+)$/.exec(String(rangeHeader).trim())
+        if (!m || Number(m[2]) < Number(m[1]) || Number(m[2]) >= info.size) {
+          throw new S3Error('InvalidArgument', `Range specified is not valid for source object of size: ${info.size}`, {
+            ArgumentName: 'x-amz-copy-source-range',
+            ArgumentValue: String(rangeHeader),
+          })
+        }
+        range = {start: Number(m[1]), end: Number(m[2])}
+      }
+      await readBody(r.ctx.req) // no body; drained (and its declared hash checked) before answering
+      // the request's own headers describe its (empty) body, not the copied bytes: store the part without them
+      const bytes = createReadStream(objects.objectPath(source.bucket, source.key), range ?? {})
+      const {md5} = await objects.putPart(upload.dir, partNumber, bytes, {})
+      sendXml(r.ctx, 'CopyPartResult', {LastModified: new Date().toISOString(), ETag: JSON.stringify(md5)})
     },
 
     async CompleteMultipartUpload(r) {
