@@ -19,6 +19,8 @@ export const META = {
   output: 'cape-output',
   rawKey: 'cape-raw-key',
   rows: 'cape-rows',
+  /** One id per `cape ingest` of one file: copied to the curated object and the report, so a waiting CLI knows the outcome is this run's. */
+  ingestId: 'cape-ingest-id',
 } as const
 
 export const REPORTS_PREFIX = '_reports/'
@@ -33,35 +35,76 @@ export function curatedKeyFor(rawKey: string, output: Exclude<OutputFormat, 'non
 
 export const reportKeyFor = (rawKey: string) => `${REPORTS_PREFIX}${rawKey}.json`
 
+/** Where `cape ingest` hands a cape.yaml dataset definition to the transform function (raw bucket). */
+export const datasetDefinitionKey = (dataset: string) => `_datasets/${dataset}.json`
+
+/**
+ * The curated object's metadata, from the raw object's key and metadata. One function for the CLI (`--transform
+ * local`) and the transform function, so both write the same object.
+ */
+export function curatedMetadata(rawKey: string, raw: Record<string, string | undefined>, output: Exclude<OutputFormat, 'none'>): Record<string, string> {
+  const out: Record<string, string> = {[META.rawKey]: rawKey, [META.output]: output}
+  for (const k of [META.sha256, META.source, META.dataset, META.variant, META.version, META.ingestId]) {
+    const v = raw[k]
+    if (v !== undefined && v !== '') out[k] = v
+  }
+  return out
+}
+
 export interface CurateTarget {
   s3: S3Client
   curatedBucket: string
   curatedKey: string
-  /** Where the validation report goes when the data is rejected (the raw bucket). */
+  /** Where the validation report goes (the raw bucket). */
   reportBucket: string
   reportKey: string
+  /** The curated object's metadata (see curatedMetadata); rawKey, ingestId and sha256 are copied to the report. */
   metadata: Record<string, string>
+}
+
+/** What `_reports/<raw key>.json` holds: the ingest report plus where it came from and what it produced. */
+export interface StoredReport extends IngestReport {
+  rawKey: string
+  /** The curated object, or null when the data was rejected (or processing failed). */
+  curatedKey: string | null
+  ingestId: string | null
+  sha256: string | null
+  /** The human text of the report. */
+  text: string
+  /** Set when processing failed for another reason than the content (the function crashed, S3 refused…). */
+  failure?: string
 }
 
 export interface CurateOutcome {
   report: IngestReport
   /** Set when the data was valid and the curated object written. */
   curated?: {bucket: string; key: string; bytes: number; sha256: string}
-  /** Set when the data was rejected and the report stored. */
-  reportStored?: {bucket: string; key: string}
+  /** Where the report was stored (always: valid or not). */
+  reportStored: {bucket: string; key: string}
+}
+
+export interface CurateOptions {
+  datasets: Datasets
+  dataset?: string
+  output: Exclude<OutputFormat, 'none'>
+  maxErrors?: number
+  signal?: AbortSignal
+  /** Parts uploaded in parallel (memory ≈ queueSize × partSize). Default 4. */
+  queueSize?: number
+  /** Default 8 MiB. */
+  partSize?: number
 }
 
 /**
  * Validate + transform a stream of raw bytes and write the curated object — or, when anything is invalid, nothing
- * in curated and the report next to the raw object. Streaming with bounded memory: the curated bytes go to S3 as
- * they are produced (multipart above 5 MiB), and the upload is held back from completing until the whole input has
- * been checked; an invalid file aborts it, so a rejected file never appears in curated, even partly.
+ * in curated. Streaming with bounded memory: the curated bytes go to S3 as they are produced (multipart above the
+ * part size), and the upload is held back from completing until the whole input has been checked; an invalid file
+ * aborts it, so a rejected file never appears in curated, even partly.
+ *
+ * Either way the report is then stored next to the raw object (`_reports/<raw key>.json`, valid or not): it is the
+ * record of the outcome (rows, problems) that `cape ingest` waits for and shows.
  */
-export async function curateStream(
-  source: Readable,
-  target: CurateTarget,
-  options: {datasets: Datasets; dataset?: string; output: Exclude<OutputFormat, 'none'>; maxErrors?: number; signal?: AbortSignal},
-): Promise<CurateOutcome> {
+export async function curateStream(source: Readable, target: CurateTarget, options: CurateOptions): Promise<CurateOutcome> {
   const p = createIngestPipeline({datasets: options.datasets, dataset: options.dataset, output: options.output, maxErrors: options.maxErrors})
   const hash = createHash('sha256')
   let bytes = 0
@@ -89,32 +132,85 @@ export async function curateStream(
       ContentType: options.output === 'csv' ? 'text/csv; charset=utf-8' : 'application/vnd.apache.parquet',
       Metadata: target.metadata,
     },
-    queueSize: 4,
-    partSize: 8 * 1024 * 1024,
+    queueSize: options.queueSize ?? 4,
+    partSize: options.partSize ?? 8 * 1024 * 1024,
     leavePartsOnError: false,
+    ...(options.signal ? {abortController: abortControllerFor(options.signal)} : {}),
   })
   const uploading = upload.done()
-  const feeding = pipeline(source, p.input)
+  const feeding = pipeline(source, p.input, options.signal ? {signal: options.signal} : {})
   const producing = pipeline(p.output, gate, body)
   const settled = await Promise.allSettled([feeding, producing, uploading])
-  const report = await p.result
+  const failed = settled.find((s) => s.status === 'rejected' && !(s.reason instanceof RejectedError)) as PromiseRejectedResult | undefined
+  const report = await p.result.catch((e) => {
+    throw failed?.reason ?? e
+  })
   if (report.valid) {
-    const failed = settled.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined
     if (failed) throw failed.reason
-    return {report, curated: {bucket: target.curatedBucket, key: target.curatedKey, bytes, sha256: hash.digest('hex')}}
+    const curated = {bucket: target.curatedBucket, key: target.curatedKey, bytes, sha256: hash.digest('hex')}
+    const reportStored = await storeReport(target, report, curated.key)
+    return {report, curated, reportStored}
   }
   // Rejected: make sure the upload is gone, then store the report.
   await upload.abort().catch(() => undefined)
+  const reportStored = await storeReport(target, report, null)
+  return {report, reportStored}
+}
+
+function abortControllerFor(signal: AbortSignal): AbortController {
+  const c = new AbortController()
+  if (signal.aborted) c.abort(signal.reason)
+  else signal.addEventListener('abort', () => c.abort(signal.reason), {once: true})
+  return c
+}
+
+/** Store the report of a processed raw object (`_reports/<raw key>.json`). */
+export async function storeReport(
+  target: Pick<CurateTarget, 's3' | 'reportBucket' | 'reportKey' | 'metadata'>,
+  report: IngestReport,
+  curatedKey: string | null,
+  failure?: string,
+): Promise<{bucket: string; key: string}> {
+  const rawKey = target.metadata[META.rawKey] ?? ''
+  const stored: StoredReport = {
+    ...report,
+    rawKey,
+    curatedKey,
+    ingestId: target.metadata[META.ingestId] ?? null,
+    sha256: target.metadata[META.sha256] ?? null,
+    text: failure ?? renderReport(report, {file: target.metadata[META.source] ?? rawKey}),
+    ...(failure === undefined ? {} : {failure}),
+  }
   await target.s3.send(
     new PutObjectCommand({
       Bucket: target.reportBucket,
       Key: target.reportKey,
-      Body: JSON.stringify({...report, text: renderReport(report, {file: target.metadata[META.source] ?? target.curatedKey})}, null, 2),
+      Body: JSON.stringify(stored, null, 2),
       ContentType: 'application/json',
-      Metadata: {[META.rawKey]: target.metadata[META.rawKey] ?? ''},
+      Metadata: {
+        [META.rawKey]: rawKey,
+        ...(target.metadata[META.ingestId] ? {[META.ingestId]: target.metadata[META.ingestId]} : {}),
+        'cape-valid': String(report.valid && failure === undefined),
+      },
     }),
   )
-  return {report, reportStored: {bucket: target.reportBucket, key: target.reportKey}}
+  return {bucket: target.reportBucket, key: target.reportKey}
+}
+
+/** An empty report, for a failure before or outside validation. */
+export function failureReport(): IngestReport {
+  return {
+    dataset: null,
+    variant: null,
+    transforms: [],
+    columns: [],
+    rows: 0,
+    valid: false,
+    complete: false,
+    errors: [],
+    errorCount: 0,
+    summary: {rows: 0, validRows: 0, invalidRows: 0, errorsByRule: {}},
+  }
 }
 
 export class RejectedError extends Error {
