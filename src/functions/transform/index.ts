@@ -47,6 +47,7 @@ export async function handler(event: S3Event): Promise<TransformResult[]> {
       const head = await clients.s3.send(new HeadObjectCommand({Bucket: bucket, Key: key}))
       const meta = head.Metadata ?? {}
       if (meta[META.transform] === 'local') {
+        console.log(JSON.stringify({key, skipped: 'curated by the CLI (transform local)'}))
         results.push({key, outcome: 'skipped', reason: 'curated by the CLI (transform local)'})
         continue
       }
