@@ -1,6 +1,7 @@
 import {createHash} from 'node:crypto'
-import {createReadStream} from 'node:fs'
-import {lstat, open, rename, unlink, utimes, writeFile} from 'node:fs/promises'
+import {setMaxListeners} from 'node:events'
+import {closeSync, constants as fsConstants, createReadStream, fstatSync, futimesSync, lstatSync, openSync, renameSync, rmSync, writeSync} from 'node:fs'
+import {lstat, open, rename, unlink} from 'node:fs/promises'
 import path from 'node:path'
 import type {Readable} from 'node:stream'
 import {GetObjectCommand, HeadObjectCommand, type GetObjectCommandOutput, type S3Client} from '@aws-sdk/client-s3'
@@ -9,7 +10,7 @@ import picomatch from 'picomatch/posix.js'
 import {mapAwsError} from '../aws/errors.js'
 import {humanBytes} from '../cli/render.js'
 import type {Reporter} from '../reporter.js'
-import {isDenied, listPages, type ObjectEntry} from './list.js'
+import {isDenied, walkPages, type ObjectEntry} from './list.js'
 import {DestGuard, PART_SUFFIX, UnsafeKeyError} from './paths.js'
 import {PullState} from './pull-state.js'
 
@@ -94,10 +95,11 @@ export function relativeKey(key: string, prefix: string): string | undefined {
 
 /** include/exclude globs (picomatch, against the relative key; patterns without `/` match the file name at any depth). */
 export function keyFilter(include: string[] = [], exclude: string[] = []): (rel: string) => boolean {
-  const opts = {dot: true, basename: true}
-  const inc = include.length > 0 ? picomatch(include, opts) : () => true
-  const exc = exclude.length > 0 ? picomatch(exclude, opts) : () => false
-  return (rel) => inc(rel) && !exc(rel)
+  // picomatch's `basename` option applies to every pattern: give it only to those without a slash
+  const compile = (globs: string[]) => globs.map((g) => picomatch(g, {dot: true, basename: !g.includes('/')}))
+  const inc = compile(include)
+  const exc = compile(exclude)
+  return (rel) => (inc.length === 0 || inc.some((m) => m(rel))) && !exc.some((m) => m(rel))
 }
 
 /** A key as it may be shown on a terminal: JSON-quoted when it holds control or odd characters. */
@@ -112,10 +114,6 @@ async function hashFile(file: string, algorithm: 'md5' | 'sha256'): Promise<stri
   return h.digest('hex')
 }
 
-const ignoreMissing = (error: unknown) => {
-  if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
-}
-
 function failureReason(error: unknown): string {
   if (error instanceof ItemError || error instanceof UnsafeKeyError) return error.message
   const e = error as {name?: string; $metadata?: {httpStatusCode?: number}; code?: string; message?: string}
@@ -123,6 +121,57 @@ function failureReason(error: unknown): string {
   if (e?.$metadata || e?.name === 'TimeoutError') return mapAwsError(error).message
   if (typeof e?.code === 'string' && /^E[A-Z]+$/.test(e.code)) return `${e.code}: ${e.message}`
   return e?.message ?? String(error)
+}
+
+const {O_WRONLY, O_CREAT, O_TRUNC, O_APPEND} = fsConstants
+/** Never follow a symlink planted at a temp file's name (0 where the platform has no O_NOFOLLOW). */
+const O_NOFOLLOW = fsConstants.O_NOFOLLOW ?? 0
+const CREATE = O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW
+const APPEND = O_WRONLY | O_APPEND | O_NOFOLLOW
+
+/** Checks received bytes: size, MD5 against a single-part ETag (not under SSE-KMS/SSE-C), SHA-256 against cape's metadata. */
+function verifier(res: GetObjectCommandOutput) {
+  const kms = res.ServerSideEncryption?.startsWith('aws:kms') || res.SSECustomerAlgorithm !== undefined
+  const expectMd5 = kms ? undefined : md5FromEtag(res.ETag)
+  const expectSha = res.Metadata?.[SHA256_METADATA]?.toLowerCase()
+  const md5 = expectMd5 ? createHash('md5') : undefined
+  const sha = expectSha ? createHash('sha256') : undefined
+  return {
+    update(bytes: Uint8Array) {
+      md5?.update(bytes)
+      sha?.update(bytes)
+    },
+    problem(received: number, expected: number): string | undefined {
+      if (received !== expected) return `size mismatch: expected ${expected} bytes, received ${received}`
+      if (md5 && md5.digest('hex') !== expectMd5) return 'checksum mismatch: the MD5 of the received bytes differs from the ETag'
+      if (sha && sha.digest('hex') !== expectSha) return `checksum mismatch: the SHA-256 of the received bytes differs from the ${SHA256_METADATA} metadata`
+      return undefined
+    },
+  }
+}
+
+/** Write a verified small object to its temp file, date it, rename it into place; returns the file's mtime. */
+function writeSmallFile(tmp: string, target: string, bytes: Uint8Array, mtime: Date): number {
+  const fd = openSync(tmp, CREATE, 0o666)
+  let mtimeMs: number
+  try {
+    let done = 0
+    while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done)
+    futimesSync(fd, new Date(), mtime)
+    mtimeMs = fstatSync(fd).mtimeMs
+  } catch (error) {
+    closeSync(fd)
+    rmSync(tmp, {force: true})
+    throw error
+  }
+  closeSync(fd)
+  try {
+    renameSync(tmp, target)
+  } catch (error) {
+    rmSync(tmp, {force: true})
+    throw error
+  }
+  return mtimeMs
 }
 
 /**
@@ -147,6 +196,8 @@ export async function pull(ctx: PullContext, options: PullOptions): Promise<Pull
   const state = await PullState.load(guard.root)
   const wanted = keyFilter(options.include, options.exclude)
   const limit = pLimit(Math.max(1, options.concurrency ?? 16))
+  // every request in flight listens on the signal
+  if (signal) setMaxListeners(0, signal)
 
   const result: PullResult = {source: options.source, dest: guard.root, dryRun, downloaded: 0, skipped: 0, failed: [], bytes: 0, resumed: 0, seconds: 0, hints: []}
   let failures = 0
@@ -162,7 +213,8 @@ export async function pull(ctx: PullContext, options: PullOptions): Promise<Pull
   }
 
   const isUnchanged = async (obj: ObjectEntry, rel: string, target: string): Promise<boolean> => {
-    const st = await lstat(target).catch(() => undefined)
+    // sync: one cached-inode lookup is far cheaper than a thread-pool round trip (10,000 of these on a re-pull)
+    const st = lstatSync(target, {throwIfNoEntry: false})
     if (!st || !st.isFile() || st.size !== obj.size) return false
     const rec = state.get(rel)
     if (rec && rec.etag === obj.etag && rec.size === obj.size && rec.mtimeMs === st.mtimeMs) return true
@@ -181,81 +233,62 @@ export async function pull(ctx: PullContext, options: PullOptions): Promise<Pull
   }
 
   const download = async (obj: ObjectEntry, rel: string, target: string): Promise<void> => {
-    const dir = path.dirname(target)
-    const tmp = path.join(dir, `.cape-${createHash('sha1').update(`${rel}\0${obj.etag}`).digest('hex').slice(0, 20)}${PART_SUFFIX}`)
+    const tmp = path.join(path.dirname(target), `.cape-${createHash('sha1').update(`${rel}\0${obj.etag}`).digest('hex').slice(0, 20)}${PART_SUFFIX}`)
     let offset = 0
     if (obj.size >= RESUME_MIN) {
       const st = await lstat(tmp).catch(() => undefined)
       if (st?.isFile() && st.size > 0 && st.size < obj.size) offset = st.size
     }
-    if (offset === 0) await unlink(tmp).catch(ignoreMissing)
-
-    const res: GetObjectCommandOutput = await s3.send(
+    const res = await s3.send(
       new GetObjectCommand({Bucket: options.bucket, Key: obj.key, IfMatch: obj.etag || undefined, Range: offset > 0 ? `bytes=${offset}-` : undefined}),
       {abortSignal: signal},
     )
-    if (offset > 0 && !res.ContentRange) {
-      // the server sent the whole object: start over
-      offset = 0
-      await unlink(tmp).catch(ignoreMissing)
-    }
-    const kms = res.ServerSideEncryption?.startsWith('aws:kms') || res.SSECustomerAlgorithm !== undefined
-    const expectMd5 = kms ? undefined : md5FromEtag(res.ETag ?? obj.etag)
-    const expectSha = res.Metadata?.[SHA256_METADATA]?.toLowerCase()
-    const md5 = expectMd5 ? createHash('md5') : undefined
-    const sha = expectSha ? createHash('sha256') : undefined
-    if (offset > 0 && (md5 || sha)) {
-      for await (const chunk of createReadStream(tmp, {start: 0, end: offset - 1})) {
-        md5?.update(chunk as Buffer)
-        sha?.update(chunk as Buffer)
-      }
-    }
+    if (offset > 0 && !res.ContentRange) offset = 0 // the server sent the whole object: start over
+    const check = verifier(res)
+    const mtime = new Date(obj.lastModified)
 
-    let written = 0
     if (offset === 0 && obj.size <= SMALL_OBJECT) {
+      // small: verify in memory, then write, date and rename synchronously (cheaper than a thread-pool round trip per call)
       const bytes = await res.Body!.transformToByteArray()
-      md5?.update(bytes)
-      sha?.update(bytes)
-      await writeFile(tmp, bytes, {flag: 'wx'})
-      written = bytes.length
-      result.bytes += written
-    } else {
-      const fh = await open(tmp, offset > 0 ? 'a' : 'wx')
-      try {
-        for await (const chunk of res.Body as Readable) {
-          const b = chunk as Buffer
-          md5?.update(b)
-          sha?.update(b)
-          await fh.write(b)
-          written += b.length
-          result.bytes += b.length
-        }
-      } finally {
-        await fh.close()
-      }
+      result.bytes += bytes.length
+      check.update(bytes)
+      const problem = check.problem(bytes.length, obj.size)
+      if (problem) throw new ItemError(problem)
+      const mtimeMs = writeSmallFile(tmp, target, bytes, mtime)
+      state.set(rel, {etag: obj.etag, size: obj.size, mtimeMs})
+      return
     }
 
-    const problem =
-      offset + written !== obj.size
-        ? `size mismatch: expected ${obj.size} bytes, received ${offset + written}`
-        : md5 && md5.digest('hex') !== expectMd5
-          ? 'checksum mismatch: MD5 of the received bytes differs from the ETag'
-          : sha && sha.digest('hex') !== expectSha
-            ? `checksum mismatch: SHA-256 of the received bytes differs from the ${SHA256_METADATA} metadata`
-            : undefined
-    if (problem) {
-      await unlink(tmp).catch(ignoreMissing)
-      throw new ItemError(problem)
+    if (offset > 0) for await (const chunk of createReadStream(tmp, {start: 0, end: offset - 1})) check.update(chunk as Buffer)
+    let written = 0
+    let mtimeMs = 0
+    const fh = await open(tmp, offset > 0 ? APPEND : CREATE, 0o666)
+    try {
+      for await (const chunk of res.Body as Readable) {
+        const b = chunk as Buffer
+        check.update(b)
+        await fh.write(b)
+        written += b.length
+        result.bytes += b.length
+      }
+      const problem = check.problem(offset + written, obj.size)
+      if (problem) {
+        await fh.close().catch(() => {})
+        await unlink(tmp).catch(() => {})
+        throw new ItemError(problem)
+      }
+      await fh.utimes(new Date(), mtime)
+      mtimeMs = (await fh.stat()).mtimeMs
+    } finally {
+      await fh.close().catch(() => {})
     }
     try {
-      await utimes(tmp, new Date(), new Date(obj.lastModified))
       await rename(tmp, target)
     } catch (error) {
       await unlink(tmp).catch(() => {})
       throw error
     }
-    const st = await lstat(target)
-    state.set(rel, {etag: obj.etag, size: obj.size, mtimeMs: st.mtimeMs})
+    state.set(rel, {etag: obj.etag, size: obj.size, mtimeMs})
     if (offset > 0) result.resumed++
   }
 
@@ -302,7 +335,14 @@ export async function pull(ctx: PullContext, options: PullOptions): Promise<Pull
 
   const pending: Promise<unknown>[] = []
   try {
-    for await (const page of listPages(s3, {bucket: options.bucket, prefix: options.prefix, recursive: true, signal, label: options.source})) {
+    const pages = walkPages(s3, {
+      bucket: options.bucket,
+      prefix: options.prefix,
+      signal,
+      label: options.source,
+      wantPrefix: (folder) => relativeKey(`${folder}x`, options.prefix) !== undefined,
+    })
+    for await (const page of pages) {
       pending.push(Promise.all(page.objects.map((o) => limit(() => one(o)))))
       if (pending.length > PAGES_AHEAD) await pending.shift()
     }
