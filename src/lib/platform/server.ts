@@ -66,6 +66,8 @@ interface PlatformFile {
 }
 
 const HOST = '127.0.0.1'
+/** Request counters for tests and benchmarks (not an AWS API; `_` cannot start a bucket name, so no clash). */
+export const STATS_PATH = '/_cape/stats'
 const MAX_QUERY_BODY = 8 * 1024 * 1024
 const DEFAULT_REGION = 'us-east-1'
 
@@ -266,6 +268,22 @@ export async function startPlatform(options: StartPlatformOptions): Promise<Plat
     }
   }
 
+  /** GET /_cape/stats (S3-signed, account root only): per-operation request counters of the S3 service, as JSON. */
+  const handleStats = (req: IncomingMessage, res: ServerResponse, requestId: string, signed: IncomingSignedRequest, parsed: ParsedAuth | null) => {
+    req.resume()
+    try {
+      if (!parsed) throw new AuthError('AccessDenied', 'Access Denied', 403)
+      if (authenticate(signed, parsed, true).type !== 'root') throw new AuthError('AccessDenied', 'Access Denied', 403)
+    } catch (error) {
+      const e = error instanceof AuthError ? error : new AuthError('InternalError', String(error), 500)
+      sendS3Error(req, res, requestId, e.status, e.code, e.message, e.details)
+      return
+    }
+    const body = JSON.stringify({s3: s3.stats()})
+    res.writeHead(200, {'content-type': 'application/json', 'x-amz-request-id': requestId, 'content-length': String(Buffer.byteLength(body))})
+    res.end(body)
+  }
+
   const server: Server = createServer((req, res) => {
     const requestId = newRequestId().replace(/-/g, '').slice(0, 16).toUpperCase()
     const {rawPath, rawQuery} = splitUrl(req.url ?? '/')
@@ -282,6 +300,10 @@ export async function startPlatform(options: StartPlatformOptions): Promise<Plat
       return
     }
     const service = parsed ? parsed.service : looksLikeQuery(req, rawPath, rawQuery) ? undefined : 's3'
+    if (rawPath === STATS_PATH && req.method === 'GET') {
+      handleStats(req, res, requestId, signed, parsed)
+      return
+    }
     if (service === 's3') {
       handleS3(req, res, requestId, signed, parsed)
       return
