@@ -8,20 +8,29 @@ import {FINAL_STATES, isStale, statusKey, type RequestState, type RequestStatus}
 
 const NOT_THERE = new Set(['NoSuchKey', 'NotFound'])
 
-/** The request's status.json from the results zone; a `pending` status when the extractor has not written one yet. */
+/**
+ * The request's status.json from the results zone; a `pending` status when the extractor has not written one yet.
+ * A body that does not parse (read while it was being replaced, on stores without atomic overwrite) is read again.
+ */
 export async function readStatus(s3: S3Client, bucket: string, id: string, signal?: AbortSignal): Promise<RequestStatus> {
-  try {
-    const r = await s3.send(new GetObjectCommand({Bucket: bucket, Key: statusKey(id)}), {abortSignal: signal})
-    const text = await r.Body!.transformToString('utf8')
+  for (let attempt = 1; ; attempt++) {
+    let text: string
     try {
-      return JSON.parse(text) as RequestStatus
-    } catch {
-      throw remoteFailed('REQUEST_STATUS_UNREADABLE', `s3://${bucket}/${statusKey(id)} is not JSON.`)
+      const r = await s3.send(new GetObjectCommand({Bucket: bucket, Key: statusKey(id)}), {abortSignal: signal})
+      text = await r.Body!.transformToString('utf8')
+    } catch (e) {
+      const err = e as {name?: string; $metadata?: {httpStatusCode?: number}}
+      if (NOT_THERE.has(err?.name ?? '') || err?.$metadata?.httpStatusCode === 404) return {id, state: 'pending', rows: 0, files: []}
+      throw mapAwsError(e, {doing: `reading the status of ${id}`})
     }
-  } catch (e) {
-    const err = e as {name?: string; $metadata?: {httpStatusCode?: number}}
-    if (NOT_THERE.has(err?.name ?? '') || err?.$metadata?.httpStatusCode === 404) return {id, state: 'pending', rows: 0, files: []}
-    throw mapAwsError(e, {doing: `reading the status of ${id}`})
+    try {
+      const status = JSON.parse(text) as RequestStatus
+      if (status && typeof status === 'object' && typeof status.state === 'string') return {...status, rows: status.rows ?? 0, files: status.files ?? []}
+    } catch {
+      // fall through: read it again
+    }
+    if (attempt >= 5) throw remoteFailed('REQUEST_STATUS_UNREADABLE', `s3://${bucket}/${statusKey(id)} is not a status (not JSON with a "state").`)
+    await sleep(50 * attempt, undefined, {signal})
   }
 }
 
@@ -36,7 +45,7 @@ export interface WaitOptions {
 }
 
 export const DEFAULT_INTERVAL_MS = 250
-export const DEFAULT_MAX_INTERVAL_MS = 5000
+export const DEFAULT_MAX_INTERVAL_MS = 2000
 export const DEFAULT_TIMEOUT_MS = 15 * 60_000
 
 /** The next polling delay: interval × 1.5^n, capped. */
