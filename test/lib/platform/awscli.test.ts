@@ -1,5 +1,5 @@
 import {CreateAccessKeyCommand, CreateUserCommand} from '@aws-sdk/client-iam'
-import {HeadObjectCommand, ListObjectsV2Command} from '@aws-sdk/client-s3'
+import {CreateBucketCommand, HeadObjectCommand, ListObjectsV2Command} from '@aws-sdk/client-s3'
 import {execFile} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
@@ -118,12 +118,11 @@ describe.skipIf(!existsSync(AWS))('awscli (/usr/bin/aws) against the local platf
     expect(copyHead.ETag).toBe(head.ETag) // same parts → same md5-of-md5s
     expect(platform.s3.stats().UploadPartCopy).toBe(2)
 
-    const buckets = await ok(['s3', 'ls'])
+    const [buckets, objects, missing] = await Promise.all([
+      ok(['s3', 'ls']), ok(['s3', 'ls', 's3://cli-data', '--recursive']), aws(['s3', 'ls', 's3://no-such-bucket'])])
     expect(buckets.stdout).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d cli-data$/m)
-    const objects = await ok(['s3', 'ls', 's3://cli-data', '--recursive'])
     expect(objects.stdout).toMatch(new RegExp(`\\s${body.length} in/big\\.bin$`, 'm'))
     expect(objects.stdout).toMatch(new RegExp(`\\s${body.length} copy/big #1\\.bin$`, 'm'))
-    const missing = await aws(['s3', 'ls', 's3://no-such-bucket'])
     expect(missing.code).not.toBe(0)
     expect(missing.stderr).toContain('NoSuchBucket')
   })
@@ -138,7 +137,7 @@ describe.skipIf(!existsSync(AWS))('awscli (/usr/bin/aws) against the local platf
       'sub/deeper/c.bin': randomBytes(70_000),
     }
     for (const [name, bytes] of Object.entries(files)) writeFileSync(join(src, name), bytes)
-    await ok(['s3', 'mb', 's3://cli-sync'])
+    await admin.s3.send(new CreateBucketCommand({Bucket: 'cli-sync'}))
     const up = await ok(['s3', 'sync', 'sync-src', 's3://cli-sync/folder/', '--no-progress'])
     expect(up.stdout.match(/^upload: /gm)).toHaveLength(4)
     const listed = await admin.s3.send(new ListObjectsV2Command({Bucket: 'cli-sync'}))
@@ -176,11 +175,14 @@ describe.skipIf(!existsSync(AWS))('awscli (/usr/bin/aws) against the local platf
     expect(planned.stdout).toContain('Changeset created successfully.')
     const changeSetArn = /describe-change-set --change-set-name (\S+)/.exec(planned.stdout)?.[1]
     expect(changeSetArn).toMatch(/^arn:aws:cloudformation:us-east-1:\d{12}:changeSet\/awscli-cloudformation-package-deploy-\d+\//)
-    const changeSet = (await ok(['cloudformation', 'describe-change-set', '--change-set-name', changeSetArn!])).json()
+    const [described, reviewed] = await Promise.all([
+      ok(['cloudformation', 'describe-change-set', '--change-set-name', changeSetArn!]),
+      ok(['cloudformation', 'describe-stacks', '--stack-name', 'cli-stack']),
+    ])
+    const changeSet = described.json()
     expect(changeSet).toMatchObject({StackName: 'cli-stack', Status: 'CREATE_COMPLETE', ExecutionStatus: 'AVAILABLE'})
     expect(changeSet.Changes).toEqual([{Type: 'Resource', ResourceChange: expect.objectContaining({Action: 'Add', LogicalResourceId: 'Data', ResourceType: 'AWS::S3::Bucket'})}])
-    const review = (await ok(['cloudformation', 'describe-stacks', '--stack-name', 'cli-stack'])).json()
-    expect(review.Stacks[0].StackStatus).toBe('REVIEW_IN_PROGRESS')
+    expect(reviewed.json().Stacks[0].StackStatus).toBe('REVIEW_IN_PROGRESS')
 
     await ok(['cloudformation', 'execute-change-set', '--change-set-name', changeSetArn!])
     let stack: any
@@ -197,14 +199,17 @@ describe.skipIf(!existsSync(AWS))('awscli (/usr/bin/aws) against the local platf
     expect(await platform.s3.bucketExists('cli-stack-one')).toBe(true)
 
     // the change set comes back FAILED with AWS's "didn't contain changes" reason, which awscli recognizes
-    const [same, strict, gone] = await Promise.all([
+    // awscli names its change sets awscli-cloudformation-package-deploy-<unix seconds> and leaves the empty one
+    // (FAILED) on the stack: a second deploy within the same second collides with it (AlreadyExistsException, as on AWS)
+    const [same, gone] = await Promise.all([
       aws(['cloudformation', 'deploy', '--template-file', 'stack.yaml', '--stack-name', 'cli-stack']),
-      aws(['cloudformation', 'deploy', '--template-file', 'stack.yaml', '--stack-name', 'cli-stack', '--fail-on-empty-changeset']),
       aws(['cloudformation', 'describe-stacks', '--stack-name', 'no-such-stack']),
     ])
+    await new Promise((r) => setTimeout(r, 1050 - (Date.now() % 1000)))
+    const strict = await aws(['cloudformation', 'deploy', '--template-file', 'stack.yaml', '--stack-name', 'cli-stack', '--fail-on-empty-changeset'])
     expect(same.code, same.stderr).toBe(0)
     expect(same.stdout).toContain('No changes to deploy. Stack cli-stack is up to date')
-    expect(strict.code).toBe(255)
+    expect(strict.code, strict.stderr).toBe(255)
     expect(strict.stderr).toContain('No changes to deploy. Stack cli-stack is up to date')
     expect(gone.code).toBe(254)
     expect(gone.stderr).toMatch(/\(ValidationError\).*Stack with id no-such-stack does not exist/)
@@ -213,14 +218,15 @@ describe.skipIf(!existsSync(AWS))('awscli (/usr/bin/aws) against the local platf
   it('iam list-users and sts get-caller-identity, as root and as an IAM user; errors are AWS errors', async () => {
     await admin.iam.send(new CreateUserCommand({UserName: 'cli-alice', Path: '/cape/'}))
     const key = (await admin.iam.send(new CreateAccessKeyCommand({UserName: 'cli-alice'}))).AccessKey!
-    const [list, rootCall] = await Promise.all([ok(['iam', 'list-users']), ok(['sts', 'get-caller-identity'])])
+    const asAlice = {AWS_ACCESS_KEY_ID: key.AccessKeyId!, AWS_SECRET_ACCESS_KEY: key.SecretAccessKey!}
+    const [list, rootCall, aliceCall] = await Promise.all([
+      ok(['iam', 'list-users']), ok(['sts', 'get-caller-identity']), ok(['sts', 'get-caller-identity'], {env: asAlice})])
     const users = list.json()
     expect(users.Users).toEqual([expect.objectContaining({UserName: 'cli-alice', Path: '/cape/', Arn: `arn:aws:iam::${platform.accountId}:user/cape/cli-alice`})])
 
     const rootId = rootCall.json()
     expect(rootId).toEqual({UserId: platform.accountId, Account: platform.accountId, Arn: `arn:aws:iam::${platform.accountId}:root`})
-    const asAlice = {AWS_ACCESS_KEY_ID: key.AccessKeyId!, AWS_SECRET_ACCESS_KEY: key.SecretAccessKey!}
-    const aliceId = (await ok(['sts', 'get-caller-identity'], {env: asAlice})).json()
+    const aliceId = aliceCall.json()
     expect(aliceId.Arn).toBe(`arn:aws:iam::${platform.accountId}:user/cape/cli-alice`)
 
     // alice has no policy: IAM and S3 refuse her; awscli parses both error formats
