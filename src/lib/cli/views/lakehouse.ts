@@ -68,11 +68,10 @@ export function renderPullSummary(r: PullResult, s: Style): string {
   return `${failed ? s.yellow('!') : s.green('✓')} ${parts.join(', ')} · ${r.source} → ${r.dest} in ${r.seconds.toFixed(1)} s`
 }
 
+/** After the run (each failure was already reported as it happened): the count and the hints. */
 export function renderPullFailures(r: PullResult, s: Style): string {
   const failed = r.failedTotal ?? r.failed.length
-  const lines = [s.red(`✗ ${failed} object${failed === 1 ? '' : 's'} could not be pulled:`)]
-  for (const f of r.failed.slice(0, 20)) lines.push(`  ${showKey(f.key)}: ${f.reason}`)
-  if (failed > 20) lines.push(s.dim(`  … and ${failed - 20} more (--json lists up to 1,000)`))
+  const lines = [s.red(`✗ ${failed} object${failed === 1 ? '' : 's'} could not be pulled (see above; --json lists them with their reasons).`)]
   for (const h of r.hints) lines.push(`  ${s.cyan('→')} ${h}`)
   return lines.join('\n')
 }
