@@ -13,6 +13,8 @@ export default class LocalEnv extends CapeCommand<typeof LocalEnv> {
     const id = await ensureLocalPlatform({dataDir: env.dataDir!.value, reporter: this.renderer})
     const vars = envExports(id)
     this.out(Object.entries(vars).map(([k, v]) => `export ${k}=${shellQuote(v)}`).join('\n'))
+    // awscli before 2.13 ignores AWS_ENDPOINT_URL (Debian 12 ships 2.9).
+    this.out(`# aws CLI < 2.13: add --endpoint-url ${vars.AWS_ENDPOINT_URL}`)
     return vars
   }
 }

@@ -1,5 +1,5 @@
 import {spawn} from 'node:child_process'
-import {existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync} from 'node:fs'
 import {setTimeout as sleep} from 'node:timers/promises'
 import {fileURLToPath} from 'node:url'
 import path from 'node:path'
@@ -23,6 +23,12 @@ export interface LocalIdentity {
   region: string
   accountId: string
   adminCredentials: {accessKeyId: string; secretAccessKey: string}
+}
+
+/** The data dir holds objects, keys and logs: only its owner may read it. */
+export function privateDir(dir: string): void {
+  mkdirSync(dir, {recursive: true, mode: 0o700})
+  chmodSync(dir, 0o700)
 }
 
 export const runFile = (dataDir: string) => path.join(dataDir, 'run.json')
@@ -82,7 +88,7 @@ function daemonEntry(): {script: string; execArgv: string[]} {
 /** Start the platform as a detached background process and wait until it answers. */
 export async function startDetached(options: {dataDir: string; port?: number; timeoutMs?: number}): Promise<RunInfo> {
   const {dataDir} = options
-  mkdirSync(dataDir, {recursive: true})
+  privateDir(dataDir)
   const stale = readRunInfo(dataDir)
   if (stale && !(await isAlive(stale))) rmSync(runFile(dataDir), {force: true})
   const {script, execArgv} = daemonEntry()

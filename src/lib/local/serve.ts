@@ -1,7 +1,7 @@
-import {mkdirSync, rmSync, writeFileSync, renameSync} from 'node:fs'
+import {rmSync, writeFileSync, renameSync} from 'node:fs'
 import type {Platform} from '../platform/server.js'
 import {bootPlatform} from './boot.js'
-import {readRunInfo, runFile, type RunInfo} from './launcher.js'
+import {privateDir, readRunInfo, runFile, type RunInfo} from './launcher.js'
 
 export interface ServeOptions {
   dataDir: string
@@ -37,7 +37,7 @@ export async function runPlatform(options: ServeOptions): Promise<void> {
 }
 
 export async function startRecorded(options: Omit<ServeOptions, 'log'> & {log?: (line: string) => void}): Promise<{platform: Platform; info: RunInfo}> {
-  mkdirSync(options.dataDir, {recursive: true})
+  privateDir(options.dataDir)
   let platform: Platform
   try {
     platform = await bootPlatform({dataDir: options.dataDir, port: options.port})

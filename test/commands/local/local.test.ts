@@ -25,6 +25,7 @@ describe('cape local', () => {
     const status = await cli(['local', 'status'])
     expect(status.json()).toMatchObject({running: true, endpoint: start.json().endpoint, counts: {buckets: 0, stacks: 0}})
     expect(statSync(path.join(env.CAPE_HOME, 'admin-credentials.json')).mode & 0o777).toBe(0o600)
+    expect(statSync(env.CAPE_HOME).mode & 0o777).toBe(0o700)
   })
 
   it('env prints exports for the admin identity, usable by the SDK', async () => {
