@@ -63,35 +63,81 @@ interface SourceRow {
 
 const dataError = (key: string, where: string, message: string) => new Error(`curated object ${key}${where}: ${message}`)
 
-/** Rows of a curated CSV (canonical header), typed; only the `needed` columns (dataset indexes) are filled. */
-async function* csvRows(s3: S3Client, bucket: string, key: string, dataset: Dataset, needed: number[], signal?: AbortSignal): AsyncGenerator<SourceRow> {
+/** The records a stream has buffered right now, or, when none, the next ones (undefined at the end). */
+async function nextRecords(parser: Readable): Promise<string[][] | undefined> {
+  for (;;) {
+    const batch: string[][] = []
+    let record: string[] | null
+    while (batch.length < 4096 && (record = parser.read()) !== null) batch.push(record)
+    if (batch.length > 0) return batch
+    if (parser.readableEnded || parser.destroyed) {
+      if (parser.errored) throw parser.errored
+      return undefined
+    }
+    await new Promise<void>((resolve, reject) => {
+      const done = () => {
+        parser.off('readable', done)
+        parser.off('end', done)
+        parser.off('error', fail)
+        resolve()
+      }
+      const fail = (e: Error) => {
+        parser.off('readable', done)
+        parser.off('end', done)
+        reject(e)
+      }
+      parser.once('readable', done)
+      parser.once('end', done)
+      parser.once('error', fail)
+    })
+  }
+}
+
+const NO_VALUES: TypedValue[] = []
+
+/**
+ * Rows of a curated CSV: texts in dataset column order (curated CSV is canonical, so its texts are the canonical
+ * texts), and typed values for the `typed` columns only (dataset indexes; those filtered on, and all projected ones
+ * for parquet output). Yields batches (what the parser has ready), so the per-row work stays synchronous.
+ */
+async function* csvRows(s3: S3Client, bucket: string, key: string, dataset: Dataset, typed: number[], signal?: AbortSignal): AsyncGenerator<SourceRow[]> {
   const object = await s3.send(new GetObjectCommand({Bucket: bucket, Key: key}), {abortSignal: signal})
   const body = object.Body as Readable
   const parser = parse({bom: true, skip_empty_lines: true, relax_column_count: true})
   body.on('error', (e) => parser.destroy(e))
   body.pipe(parser)
   const columns = dataset.columns
+  const width = columns.length
   let positions: number[] | undefined
+  let canonical = false
   let line = 0
   try {
-    for await (const record of parser as AsyncIterable<string[]>) {
-      line++
-      if (positions === undefined) {
-        const header = record.map((h) => h.trim())
-        positions = columns.map((c) => header.indexOf(c.name))
-        continue
+    let records: string[][] | undefined
+    while ((records = await nextRecords(parser)) !== undefined) {
+      const rows: SourceRow[] = []
+      for (const record of records) {
+        line++
+        if (positions === undefined) {
+          const header = record.map((h) => h.trim())
+          positions = columns.map((c) => header.indexOf(c.name))
+          canonical = header.length === width && positions.every((p, i) => p === i)
+          continue
+        }
+        const texts = canonical && record.length === width ? record : positions.map((p) => (p >= 0 ? (record[p] ?? '') : ''))
+        let values = NO_VALUES
+        if (typed.length > 0) {
+          values = new Array(width).fill(null)
+          for (const i of typed) {
+            const raw = texts[i]
+            if (isEmpty(raw)) continue
+            const r = checkType(columns[i].type, raw)
+            if (!r.ok) throw dataError(key, ` record ${line}`, `column ${columns[i].name}: ${r.message}`)
+            values[i] = r.value
+          }
+        }
+        rows.push({values, texts})
       }
-      const values: TypedValue[] = new Array(columns.length).fill(null)
-      const texts: string[] = new Array(columns.length).fill('')
-      for (const i of needed) {
-        const raw = positions[i] >= 0 ? (record[positions[i]] ?? '') : ''
-        if (isEmpty(raw)) continue
-        const r = checkType(columns[i].type, raw)
-        if (!r.ok) throw dataError(key, ` record ${line}`, `column ${columns[i].name}: ${r.message}`)
-        values[i] = r.value
-        texts[i] = r.text
-      }
-      yield {values, texts}
+      yield rows
     }
   } finally {
     body.unpipe(parser)
@@ -153,7 +199,7 @@ function fromParquet(type: ColumnType, v: unknown): {value: TypedValue; text: st
 }
 
 /** Rows of a curated parquet file, one row group at a time. */
-async function* parquetRows(s3: S3Client, bucket: string, object: CuratedObject, dataset: Dataset, needed: number[], signal?: AbortSignal): AsyncGenerator<SourceRow> {
+async function* parquetRows(s3: S3Client, bucket: string, object: CuratedObject, dataset: Dataset, needed: number[], signal?: AbortSignal): AsyncGenerator<SourceRow[]> {
   const file = await s3AsyncBuffer(s3, bucket, object, signal)
   const metadata: FileMetaData = await parquetMetadataAsync(file)
   const present = new Set(metadata.schema.slice(1).map((s) => s.name))
@@ -175,6 +221,7 @@ async function* parquetRows(s3: S3Client, bucket: string, object: CuratedObject,
       }).catch(reject)
     })
     start += count
+    const batch: SourceRow[] = []
     for (const r of rows) {
       const values: TypedValue[] = new Array(columns.length).fill(null)
       const texts: string[] = new Array(columns.length).fill('')
@@ -185,8 +232,9 @@ async function* parquetRows(s3: S3Client, bucket: string, object: CuratedObject,
         values[i] = t.value
         texts[i] = t.text
       }
-      yield {values, texts}
+      batch.push({values, texts})
     }
+    yield batch
   }
 }
 
@@ -214,10 +262,16 @@ class ResultWriter {
     private readonly dataset: string,
   ) {}
 
-  async write(texts: string[], values: TypedValue[]): Promise<void> {
+  /** Returns a promise only when the caller must wait (backpressure, or a part to finish). */
+  write(texts: string[], values: TypedValue[]): Promise<void> | undefined {
     const part = (this.part ??= this.open())
     part.writer.write(texts, values)
     part.rows++
+    if (this.blocked || part.rows >= this.target.rowsPerFile) return this.settle(part)
+    return undefined
+  }
+
+  private async settle(part: OpenPart): Promise<void> {
     if (this.blocked) await this.drain(part)
     if (part.rows >= this.target.rowsPerFile) await this.close()
   }
@@ -294,10 +348,14 @@ export async function extract(request: ExtractionRequest, dataset: Dataset, targ
   const index = (name: string) => columns.findIndex((c) => c.name === name)
   const outIdx = (request.columns ?? columns.map((c) => c.name)).map(index)
   const filters = request.filters ?? []
-  const needed = [...new Set([...outIdx, ...filters.map((f) => index(f.column))])].sort((a, b) => a - b)
+  const filtered = filters.map((f) => index(f.column))
+  const format = request.format ?? 'csv'
+  // CSV sources type only what is compared (and everything projected for parquet output); parquet sources read what is used
+  const typed = [...new Set([...filtered, ...(format === 'parquet' ? outIdx : [])])].sort((a, b) => a - b)
+  const needed = [...new Set([...outIdx, ...filtered])].sort((a, b) => a - b)
+  const identity = outIdx.length === columns.length && outIdx.every((v, i) => v === i)
   const predicate = compileFilters(filters, dataset)
   const limit = request.limit ?? Number.POSITIVE_INFINITY
-  const format = request.format ?? 'csv'
   if (!Number.isInteger(target.rowsPerFile) || target.rowsPerFile < 1) throw new Error(`rows per file must be a positive integer, not ${target.rowsPerFile}`)
 
   const sources = await listCuratedObjects(s3, curatedBucket, dataset.name, signal)
@@ -309,12 +367,18 @@ export async function extract(request: ExtractionRequest, dataset: Dataset, targ
       if (rows >= limit) break
       const iter = /\.parquet$/i.test(source.key)
         ? parquetRows(s3, curatedBucket, source, dataset, needed, signal)
-        : csvRows(s3, curatedBucket, source.key, dataset, needed, signal)
-      for await (const row of iter) {
-        if ((++scanned & 1023) === 0) signal?.throwIfAborted()
-        if (!predicate(row.values)) continue
-        await out.write(outIdx.map((i) => row.texts[i]), outIdx.map((i) => row.values[i]))
-        if (++rows >= limit) break scan
+        : csvRows(s3, curatedBucket, source.key, dataset, typed, signal)
+      for await (const batch of iter) {
+        signal?.throwIfAborted()
+        scanned += batch.length
+        for (const row of batch) {
+          if (!predicate(row.values)) continue
+          const wait = identity
+            ? out.write(row.texts, row.values)
+            : out.write(outIdx.map((i) => row.texts[i]), format === 'parquet' ? outIdx.map((i) => row.values[i]) : NO_VALUES)
+          if (wait) await wait
+          if (++rows >= limit) break scan
+        }
       }
     }
     signal?.throwIfAborted()

@@ -35,7 +35,7 @@ export async function readStatus(s3: S3Client, bucket: string, id: string, signa
 }
 
 export interface WaitOptions {
-  /** First polling interval (ms); it grows ×1.5 per poll up to maxIntervalMs. */
+  /** First polling interval (ms); it grows ×1.25 per poll up to maxIntervalMs. */
   intervalMs: number
   maxIntervalMs?: number
   timeoutMs: number
@@ -48,9 +48,9 @@ export const DEFAULT_INTERVAL_MS = 250
 export const DEFAULT_MAX_INTERVAL_MS = 2000
 export const DEFAULT_TIMEOUT_MS = 15 * 60_000
 
-/** The next polling delay: interval × 1.5^n, capped. */
+/** The next polling delay: interval × 1.25^n, capped (a status that lands is noticed within the delay in effect). */
 export function pollDelay(attempt: number, intervalMs: number, maxIntervalMs: number): number {
-  return Math.min(Math.max(intervalMs, maxIntervalMs), Math.round(intervalMs * 1.5 ** attempt))
+  return Math.min(Math.max(intervalMs, maxIntervalMs), Math.round(intervalMs * 1.25 ** attempt))
 }
 
 export const stillRunningError = (status: RequestStatus, waitedMs: number) =>

@@ -30,8 +30,8 @@ const putStatus = (s: Partial<RequestStatus> & {id: string; state: RequestStatus
   s3.send(new PutObjectCommand({Bucket: bucket, Key: `${s.id}/status.json`, Body: JSON.stringify({rows: 0, files: [], ...s})}))
 
 describe('waiting for a request', () => {
-  it('backs off ×1.5 from the interval up to the cap', () => {
-    expect([0, 1, 2, 3, 10].map((n) => pollDelay(n, 200, 1000))).toEqual([200, 300, 450, 675, 1000])
+  it('backs off ×1.25 from the interval up to the cap', () => {
+    expect([0, 1, 2, 3, 10].map((n) => pollDelay(n, 200, 1000))).toEqual([200, 250, 313, 391, 1000])
     expect(pollDelay(0, 3000, 1000)).toBe(3000) // an interval above the cap is the cap
   })
 
