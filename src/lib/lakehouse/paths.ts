@@ -1,5 +1,6 @@
-import {lstat, mkdir, realpath} from 'node:fs/promises'
+import {lstat, mkdir, realpath, stat} from 'node:fs/promises'
 import path from 'node:path'
+import {inputRejected} from '../cli/errors.js'
 
 /** The state file `cape pull` keeps in the destination (what it downloaded: key, ETag, size, mtime). */
 export const STATE_FILE = '.cape-pull.json'
@@ -53,13 +54,18 @@ export class DestGuard {
   /** `dest` must exist unless `create` (then it is created). Resolves it to its real path. */
   static async open(dest: string, options: {create?: boolean} = {}): Promise<DestGuard> {
     const abs = path.resolve(dest)
-    if (options.create) await mkdir(abs, {recursive: true})
     try {
-      return new DestGuard(await realpath(abs))
+      if (options.create) await mkdir(abs, {recursive: true})
+      const real = await realpath(abs)
+      if (!(await stat(real)).isDirectory()) throw Object.assign(new Error('not a folder'), {code: 'ENOTDIR'})
+      return new DestGuard(real)
     } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code
       // dry run into a destination that does not exist yet: nothing will be written, the path is only shown
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !options.create) return new DestGuard(abs)
-      throw error
+      if (code === 'ENOENT' && !options.create) return new DestGuard(abs)
+      throw inputRejected('DEST_UNUSABLE', `Cannot use ${abs} as the destination: ${code === 'ENOTDIR' || code === 'EEXIST' ? 'it is not a folder' : (error as Error).message}.`, [
+        'Give a folder that you can write to (it is created when missing).',
+      ])
     }
   }
 

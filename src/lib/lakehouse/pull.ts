@@ -326,7 +326,7 @@ export async function pull(ctx: PullContext, options: PullOptions): Promise<Pull
     reporter.notify({
       code: 'pull.progress',
       level: 'progress',
-      message: `${done}/${seen} files · ${result.downloaded} ${dryRun ? 'to download' : 'downloaded'}, ${result.skipped} up to date${failures ? `, ${failures} failed` : ''} · ${humanBytes(result.bytes)} · ${humanBytes(result.bytes / secs)}/s`,
+      message: `${done}/${seen} files · ${result.downloaded} ${dryRun ? 'to download' : 'downloaded'}, ${result.skipped} up to date${failures ? `, ${failures} failed` : ''} · ${humanBytes(result.bytes)} · ${humanBytes(result.bytes / secs)}/s, ${Math.round(done / secs)} files/s`,
       data: {done, seen, downloaded: result.downloaded, skipped: result.skipped, failed: failures, bytes: result.bytes},
     })
   }

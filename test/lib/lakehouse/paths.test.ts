@@ -78,3 +78,12 @@ describe('DestGuard', () => {
     expect(readdirSync(other)).toEqual([])
   })
 })
+
+describe('DestGuard.open', () => {
+  it('refuses a destination that is a file, as rejected input', async () => {
+    const file = path.join(temp(), 'f')
+    writeFileSync(file, 'x')
+    await expect(DestGuard.open(file, {create: true})).rejects.toMatchObject({code: 'DEST_UNUSABLE', exit: 6, message: expect.stringMatching(/not a folder/)})
+    await expect(DestGuard.open(file)).rejects.toMatchObject({code: 'DEST_UNUSABLE'})
+  })
+})
