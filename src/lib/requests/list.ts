@@ -58,5 +58,8 @@ export async function listRequests(s3: S3Client, bucket: string, options: {limit
       }),
     ),
   )
+  // ULIDs sort by time already; ids chosen by hand do not, so order by submission time where it is known
+  const when = (r: RequestSummary) => r.submittedAt ?? ''
+  requests.sort((a, b) => (when(a) === when(b) ? (a.id < b.id ? 1 : -1) : when(a) < when(b) ? 1 : -1))
   return {requests, total: ids.length}
 }

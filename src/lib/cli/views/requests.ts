@@ -11,7 +11,7 @@ import {humanBytes, table, type Style} from '../render.js'
 
 /** The waiting options shared by `request submit` and `request wait`. */
 export const waitFlags = {
-  timeout: Flags.string({summary: `Stop waiting after this long (exit 8, still running). Default ${formatDuration(DEFAULT_TIMEOUT_MS)}.`, helpValue: 'DURATION'}),
+  timeout: Flags.string({summary: `Stop waiting after this long (exit 8, still running). Default ${DEFAULT_TIMEOUT_MS / 60_000}m.`, helpValue: 'DURATION'}),
   interval: Flags.string({summary: `First polling interval; it grows ×1.25 per poll up to 2s. Default ${DEFAULT_INTERVAL_MS}ms.`, helpValue: 'DURATION'}),
   out: Flags.string({summary: 'Where to download the results (default ./results/<id>/).', helpValue: 'DIR'}),
   ndjson: Flags.boolean({summary: 'Print one JSON line per event (submitted, each state change, downloaded) on stdout.', exclusive: ['json']}),
