@@ -1,6 +1,6 @@
-import {stringify} from 'csv-stringify/sync'
 import type {SchemaElement} from 'hyparquet'
 import {ByteWriter, ParquetWriter} from 'hyparquet-writer'
+import {csvLine} from './csv-fast.js'
 import type {Column, ColumnType} from './datasets.js'
 import type {TypedValue} from './values.js'
 
@@ -20,19 +20,20 @@ export type Push = (bytes: Buffer) => void
 
 /** CSV: header + rows, "," delimiter, LF line endings, no BOM, quotes only where needed (`"` doubled). */
 export class CsvRowWriter implements RowWriter {
-  private batch: string[][] = []
+  private text: string
+  private rows = 0
 
   constructor(
     columns: readonly Column[],
     private readonly push: Push,
     private readonly batchSize = 2000,
   ) {
-    this.batch.push(columns.map((c) => c.name))
+    this.text = `${csvLine(columns.map((c) => c.name))}\n`
   }
 
   write(texts: readonly string[]): void {
-    this.batch.push(texts as string[])
-    if (this.batch.length >= this.batchSize) this.flush()
+    this.text += `${csvLine(texts)}\n`
+    if (++this.rows >= this.batchSize) this.flush()
   }
 
   end(): void {
@@ -40,10 +41,11 @@ export class CsvRowWriter implements RowWriter {
   }
 
   private flush(): void {
-    if (this.batch.length === 0) return
-    const text = stringify(this.batch, {delimiter: ',', record_delimiter: 'unix', quote: '"', escape: '"', quote_record_delimiter: true, bom: false})
-    this.batch = []
-    this.push(Buffer.from(text, 'utf8'))
+    if (this.text.length === 0) return
+    // csvLine writes what csv-stringify would with {delimiter ',', record_delimiter 'unix', quote/escape '"', quote_record_delimiter} (tested)
+    this.push(Buffer.from(this.text, 'utf8'))
+    this.text = ''
+    this.rows = 0
   }
 }
 
