@@ -1,8 +1,8 @@
-import {CloudFormationClient} from '@aws-sdk/client-cloudformation'
-import {IAMClient} from '@aws-sdk/client-iam'
-import {S3Client} from '@aws-sdk/client-s3'
-import {STSClient} from '@aws-sdk/client-sts'
-import {fromIni, fromNodeProviderChain} from '@aws-sdk/credential-providers'
+import type {CloudFormationClient} from '@aws-sdk/client-cloudformation'
+import type {IAMClient} from '@aws-sdk/client-iam'
+import type {S3Client} from '@aws-sdk/client-s3'
+import type {STSClient} from '@aws-sdk/client-sts'
+import {createRequire} from 'node:module'
 import type {AwsCredentialIdentity, AwsCredentialIdentityProvider} from '@smithy/types'
 
 /** Everything needed to reach one AWS (or AWS-compatible) target. */
@@ -28,6 +28,9 @@ export interface AwsClients {
   destroy(): void
 }
 
+// Each SDK client costs ~100 ms to load; a command loads only those it uses (synchronously, on first use).
+const load = createRequire(import.meta.url)
+
 /** The common configuration of every client. Exported for tests; create clients with createClients(). */
 export function clientConfig(target: ClientTarget) {
   const custom = target.endpoint !== undefined
@@ -35,10 +38,15 @@ export function clientConfig(target: ClientTarget) {
     region: target.region,
     ...(custom ? {endpoint: target.endpoint} : {}),
     // An explicit profile wins over credentials in the environment; otherwise the standard chain (env, SSO, IMDS…).
-    credentials: target.credentials ?? (target.profile ? fromIni({profile: target.profile}) : fromNodeProviderChain()),
+    credentials: target.credentials ?? defaultCredentials(target.profile),
     retryMode: 'standard' as const,
     maxAttempts: target.maxAttempts ?? 3,
   }
+}
+
+function defaultCredentials(profile?: string): AwsCredentialIdentityProvider {
+  const {fromIni, fromNodeProviderChain} = load('@aws-sdk/credential-providers') as typeof import('@aws-sdk/credential-providers')
+  return profile ? fromIni({profile}) : fromNodeProviderChain()
 }
 
 /** S3 needs more for non-AWS endpoints: path-style addressing, and no aws-chunked checksum trailers. */
@@ -62,16 +70,16 @@ export function createClients(target: ClientTarget): AwsClients {
   return {
     target,
     get s3() {
-      return (made.s3 ??= new S3Client(s3Config(target)))
+      return (made.s3 ??= new (load('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3')).S3Client(s3Config(target)))
     },
     get cloudformation() {
-      return (made.cloudformation ??= new CloudFormationClient(clientConfig(target)))
+      return (made.cloudformation ??= new (load('@aws-sdk/client-cloudformation') as typeof import('@aws-sdk/client-cloudformation')).CloudFormationClient(clientConfig(target)))
     },
     get iam() {
-      return (made.iam ??= new IAMClient(clientConfig(target)))
+      return (made.iam ??= new (load('@aws-sdk/client-iam') as typeof import('@aws-sdk/client-iam')).IAMClient(clientConfig(target)))
     },
     get sts() {
-      return (made.sts ??= new STSClient(clientConfig(target)))
+      return (made.sts ??= new (load('@aws-sdk/client-sts') as typeof import('@aws-sdk/client-sts')).STSClient(clientConfig(target)))
     },
     withCredentials(credentials) {
       return createClients({...target, profile: undefined, credentials})

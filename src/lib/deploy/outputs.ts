@@ -4,7 +4,6 @@ import type {Stack} from '@aws-sdk/client-cloudformation'
 import type {AwsClients} from '../aws/clients.js'
 import {notFoundError} from '../cli/errors.js'
 import {stackNameFor, type ResolvedEnvironment} from '../config/config.js'
-import {describeStack} from './plan.js'
 
 export interface CachedOutputs {
   environment: string
@@ -57,6 +56,8 @@ export async function phaseOutputs(ctx: {env: ResolvedEnvironment; clients: AwsC
   const cached = refresh ? undefined : readOutputsCache(ctx.env, phase)
   if (cached) return cached
   const stackName = stackNameFor(ctx.env, phase)
+  // Loaded on a cache miss only: most commands never need the CloudFormation client.
+  const {describeStack} = await import('./plan.js')
   const stack = await describeStack(ctx.clients, stackName)
   if (!stack || !/_COMPLETE$/.test(stack.StackStatus ?? '') || /^(ROLLBACK|DELETE)_/.test(stack.StackStatus ?? '')) {
     throw notFoundError('PHASE_NOT_DEPLOYED', `${phase} is not deployed in environment "${ctx.env.name.value}" (stack ${stackName}${stack ? ` is ${stack.StackStatus}` : ' does not exist'}).`, [
