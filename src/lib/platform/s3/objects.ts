@@ -10,7 +10,7 @@ import S3Error from 's3rver/lib/models/error.js'
 
 import {storedContentEncoding} from './aws-chunked.js'
 import {storeBody, tempPathFor} from './body.js'
-import {UPLOADS_DIR} from './listing.js'
+import {compareKeys, listKeys, UPLOADS_DIR} from './listing.js'
 
 /**
  * Object storage operations on s3rver's FilesystemStore layout, done here rather than by s3rver's controllers so that
@@ -75,21 +75,73 @@ export interface ObjectInfo {
   metadata: StoredMetadata
 }
 
+/**
+ * Objects on disk (s3rver's layout), with an in-memory index: each bucket's sorted key list and each object's
+ * head info are read from disk once and kept until a write through this store changes them. Every write to the
+ * store goes through this process, so the index is exact; a generation counter keeps a read that raced a write
+ * from caching what it saw.
+ */
 export class ObjectStore {
+  private readonly heads = new Map<string, ObjectInfo | undefined>()
+  private readonly keys = new Map<string, string[]>()
+  private generation = 0
   constructor(readonly store: FilesystemStore) {}
+
+  private changed(bucket: string, key?: string): void {
+    this.generation++
+    this.keys.delete(bucket)
+    if (key === undefined) {
+      for (const k of this.heads.keys()) if (k.startsWith(`${bucket}\0`)) this.heads.delete(k)
+    } else this.heads.delete(`${bucket}\0${key}`)
+  }
+
+  /** Forget everything about a bucket (deleted or recreated). */
+  forgetBucket(bucket: string): void {
+    this.changed(bucket)
+  }
+
+  /** Keys of a bucket starting with prefix, in S3 (UTF-8 byte) order. */
+  async listKeys(bucket: string, prefix = ''): Promise<string[]> {
+    let all = this.keys.get(bucket)
+    if (!all) {
+      const seen = this.generation
+      all = await listKeys(this.store.getBucketPath(bucket))
+      if (seen === this.generation) this.keys.set(bucket, all)
+    }
+    if (prefix === '') return all
+    // binary search for the first key ≥ prefix, then take while it starts with prefix
+    let lo = 0
+    let hi = all.length
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1
+      if (compareKeys(all[mid], prefix) < 0) lo = mid + 1
+      else hi = mid
+    }
+    const out: string[] = []
+    for (let i = lo; i < all.length && all[i].startsWith(prefix); i++) out.push(all[i])
+    return out
+  }
 
   objectPath(bucket: string, key: string): string {
     return this.store.getResourcePath(bucket, key, 'object')
   }
 
   async head(bucket: string, key: string): Promise<ObjectInfo | undefined> {
+    const id = `${bucket}\0${key}`
+    if (this.heads.has(id)) return this.heads.get(id)
+    const seen = this.generation
+    let info: ObjectInfo | undefined
     try {
       const metadata = await this.store.getMetadata(bucket, key)
-      return {size: Number(metadata['content-length']), etag: metadata.etag, lastModified: new Date(metadata['last-modified']), metadata}
+      info = {size: Number(metadata['content-length']), etag: metadata.etag, lastModified: new Date(metadata['last-modified']), metadata}
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-      throw error
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
     }
+    if (seen === this.generation) {
+      if (this.heads.size > 200_000) this.heads.clear()
+      this.heads.set(id, info)
+    }
+    return info
   }
 
   async put(bucket: string, key: string, body: Readable, headers: IncomingHttpHeaders): Promise<{md5: string; size: number}> {
@@ -120,6 +172,15 @@ export class ObjectStore {
 
   /** Delete an object; false when it did not exist. Empty parent folders are removed (races tolerated). */
   async delete(bucket: string, key: string): Promise<boolean> {
+    this.changed(bucket, key)
+    try {
+      return await this.deleteFiles(bucket, key)
+    } finally {
+      this.changed(bucket, key)
+    }
+  }
+
+  private async deleteFiles(bucket: string, key: string): Promise<boolean> {
     const objectPath = this.objectPath(bucket, key)
     let existed = true
     try {
@@ -146,8 +207,13 @@ export class ObjectStore {
 
   /** Metadata files next to the object; a PUT replaces the object's tags (S3 semantics). */
   private async writeSidecars(bucket: string, key: string, metadata: Record<string, unknown>, etag: string): Promise<void> {
-    await rm(this.store.getResourcePath(bucket, key, 'tagging.xml'), {force: true})
-    await this.store.putMetadata(bucket, key, metadata, etag)
+    this.changed(bucket, key)
+    try {
+      await rm(this.store.getResourcePath(bucket, key, 'tagging.xml'), {force: true})
+      await this.store.putMetadata(bucket, key, metadata, etag)
+    } finally {
+      this.changed(bucket, key)
+    }
   }
 
   // ---- multipart uploads (s3rver's layout: <bucket>/._S3rver_uploads/<uploadId>/{key,metadata,<n>,<n>.md5})

@@ -284,6 +284,7 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
         throw new S3Error('BucketNotEmpty', 'The bucket you tried to delete is not empty', {BucketName: bucket})
       }
       await store.deleteBucket(bucket)
+      objects.forgetBucket(bucket)
       await configs.remove(bucket)
       r.ctx.status = 204
     },
@@ -669,7 +670,7 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
     const startAfter = version === 2 ? (q.get('start-after') ?? undefined) : undefined
     const marker = version === 2 ? (token === undefined ? undefined : decodeContinuationToken(token)) : (q.get('marker') ?? undefined)
 
-    const keys = await listKeys(store.getBucketPath(bucket), prefix)
+    const keys = await objects.listKeys(bucket, prefix)
     const page = listPage(keys, {prefix, delimiter, maxKeys, ...(startAfter ? {startAfter} : {}), ...(marker ? {marker} : {})})
     const truncated = maxKeys > 0 && page.isTruncated
     const infos = await Promise.all(page.keys.map(async (key) => ({key, info: await objects.head(bucket, key)})))
@@ -872,6 +873,7 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
           throw new S3Error('BucketNotEmpty', `The bucket ${name} is not empty`, {BucketName: name})
         }
         await store.deleteBucket(name)
+        objects.forgetBucket(name)
         await configs.remove(name)
       }),
 
