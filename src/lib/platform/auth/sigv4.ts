@@ -347,7 +347,21 @@ export function sha256Hex(data: string | Uint8Array): string {
 }
 
 /** kSigning = HMAC chain over date, region, service, 'aws4_request'. */
+const signingKeys = new Map<string, Buffer>()
+
+/** The derived key for one secret, day, region and service (4 HMACs), memoized: it changes once a day. */
 export function signingKey(secretAccessKey: string, date: string, region: string, service: string): Buffer {
+  const id = `${secretAccessKey}\n${date}\n${region}\n${service}`
+  let key = signingKeys.get(id)
+  if (!key) {
+    if (signingKeys.size > 1000) signingKeys.clear()
+    key = deriveSigningKey(secretAccessKey, date, region, service)
+    signingKeys.set(id, key)
+  }
+  return key
+}
+
+function deriveSigningKey(secretAccessKey: string, date: string, region: string, service: string): Buffer {
   const kDate = createHmac('sha256', 'AWS4' + secretAccessKey).update(date).digest()
   const kRegion = createHmac('sha256', kDate).update(region).digest()
   const kService = createHmac('sha256', kRegion).update(service).digest()

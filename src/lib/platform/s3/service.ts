@@ -127,7 +127,16 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
     counters[name] = (counters[name] ?? 0) + 1
   }
 
-  const bucketExists = async (name: string) => validBucketName(name) && (await store.getBucket(name)) !== null
+  // Bucket existence is asked on every request: kept in memory, updated by the create/delete paths below.
+  const knownBuckets = new Map<string, boolean>()
+  const bucketExists = async (name: string) => {
+    if (!validBucketName(name)) return false
+    const known = knownBuckets.get(name)
+    if (known !== undefined) return known
+    const exists = (await store.getBucket(name)) !== null
+    knownBuckets.set(name, exists)
+    return exists
+  }
   const requireBucket = async (name: string | undefined): Promise<string> => {
     if (name === undefined || !(await bucketExists(name))) {
       throw new S3Error('NoSuchBucket', 'The specified bucket does not exist', {BucketName: name ?? ''})
@@ -266,6 +275,7 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
         throw new S3Error('BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', {BucketName: name})
       }
       await store.putBucket(name)
+      knownBuckets.delete(name)
       await configs.remove(name)
       r.ctx.set('Location', `/${name}`)
       r.ctx.status = 200
@@ -284,6 +294,7 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
         throw new S3Error('BucketNotEmpty', 'The bucket you tried to delete is not empty', {BucketName: bucket})
       }
       await store.deleteBucket(bucket)
+      knownBuckets.delete(bucket)
       objects.forgetBucket(bucket)
       await configs.remove(bucket)
       r.ctx.status = 204
@@ -863,6 +874,7 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
         if (!validBucketName(name)) throw new S3Error('InvalidBucketName', `The specified bucket is not valid: ${name}`, {BucketName: name})
         if (await bucketExists(name)) throw new S3Error('BucketAlreadyOwnedByYou', `The bucket ${name} already exists.`, {BucketName: name})
         await store.putBucket(name)
+        knownBuckets.delete(name)
         await configs.remove(name)
       }),
 
@@ -873,6 +885,7 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
           throw new S3Error('BucketNotEmpty', `The bucket ${name} is not empty`, {BucketName: name})
         }
         await store.deleteBucket(name)
+        knownBuckets.delete(name)
         objects.forgetBucket(name)
         await configs.remove(name)
       }),
