@@ -4,9 +4,9 @@
  * report goes next to the raw object (`_reports/<key>.json`): that is what `cape ingest --transform remote` waits
  * for. The same bundle runs on AWS and on cape's local platform.
  */
-import {GetObjectCommand, HeadObjectCommand, type S3Client} from '@aws-sdk/client-s3'
+import {GetObjectCommand, HeadObjectCommand, S3Client} from '@aws-sdk/client-s3'
 import type {Readable} from 'node:stream'
-import {createClients} from '../../lib/aws/clients.js'
+import {s3Config} from '../../lib/aws/clients.js'
 import {META, curateStream, curatedKeyFor, curatedMetadata, datasetDefinitionKey, failureReport, isInternalKey, reportKeyFor, storeReport} from '../../lib/ingest/curate.js'
 import {loadDatasets, type Datasets} from '../../lib/ingest/datasets.js'
 import {lambdaTarget, s3Records, type S3Event} from '../shared.js'
@@ -34,7 +34,8 @@ async function datasetsFor(s3: S3Client, bucket: string, dataset: string | undef
 }
 
 export async function handler(event: S3Event): Promise<TransformResult[]> {
-  const clients = createClients(lambdaTarget(process.env))
+  // The S3 client is imported statically (not through createClients' on-demand loading) so the bundle holds it.
+  const s3 = new S3Client(s3Config(lambdaTarget(process.env)))
   const curatedBucket = process.env.CURATED_BUCKET
   if (!curatedBucket) throw new Error('CURATED_BUCKET is not set')
   const results: TransformResult[] = []
@@ -44,7 +45,7 @@ export async function handler(event: S3Event): Promise<TransformResult[]> {
         results.push({key, outcome: 'skipped', reason: 'internal key'})
         continue
       }
-      const head = await clients.s3.send(new HeadObjectCommand({Bucket: bucket, Key: key}))
+      const head = await s3.send(new HeadObjectCommand({Bucket: bucket, Key: key}))
       const meta = head.Metadata ?? {}
       if (meta[META.transform] === 'local') {
         console.log(JSON.stringify({key, skipped: 'curated by the CLI (transform local)'}))
@@ -54,7 +55,7 @@ export async function handler(event: S3Event): Promise<TransformResult[]> {
       const output = meta[META.output] === 'parquet' ? 'parquet' : 'csv'
       const metadata = curatedMetadata(key, {[META.source]: `s3://${bucket}/${key}`, ...meta}, output)
       const target = {
-        s3: clients.s3,
+        s3,
         curatedBucket,
         curatedKey: curatedKeyFor(key, output),
         reportBucket: bucket,
@@ -63,9 +64,9 @@ export async function handler(event: S3Event): Promise<TransformResult[]> {
       }
       try {
         const named = meta[META.dataset] || key.split('/')[0]
-        const datasets = await datasetsFor(clients.s3, bucket, named)
+        const datasets = await datasetsFor(s3, bucket, named)
         // The version the CLI uploaded, not a newer one written since (versioned buckets).
-        const object = await clients.s3.send(new GetObjectCommand({Bucket: bucket, Key: key, ...(head.VersionId ? {VersionId: head.VersionId} : {})}))
+        const object = await s3.send(new GetObjectCommand({Bucket: bucket, Key: key, ...(head.VersionId ? {VersionId: head.VersionId} : {})}))
         const outcome = await curateStream(object.Body as Readable, target, {datasets, dataset: datasets.has(named) ? named : undefined, output})
         const r = outcome.report
         console.log(JSON.stringify({key, valid: r.valid, dataset: r.dataset, variant: r.variant, rows: r.rows, errors: r.errorCount}))
@@ -83,7 +84,7 @@ export async function handler(event: S3Event): Promise<TransformResult[]> {
       }
     }
   } finally {
-    clients.destroy()
+    s3.destroy()
   }
   return results
 }

@@ -66,7 +66,6 @@ export class CsvRecordReader {
     let i = 0
     let fields: string[] = []
     let size = 0
-    // eslint-disable-next-line no-constant-condition
     while (true) {
       if (i >= len) {
         // the input ends right after a delimiter, or is empty

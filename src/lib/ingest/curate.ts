@@ -4,7 +4,7 @@ import {pipeline} from 'node:stream/promises'
 import {PutObjectCommand, type S3Client} from '@aws-sdk/client-s3'
 import {Upload} from '@aws-sdk/lib-storage'
 import type {Datasets} from './datasets.js'
-import {createIngestPipeline, type OutputFormat} from './pipeline.js'
+import {createIngestPipeline, type IngestOptions, type IngestPipeline, type OutputFormat} from './pipeline.js'
 import {renderReport, type IngestReport} from './report.js'
 
 /** Object metadata keys cape writes (S3 stores them as x-amz-meta-<key>). */
@@ -93,6 +93,8 @@ export interface CurateOptions {
   queueSize?: number
   /** Default 8 MiB. */
   partSize?: number
+  /** Where validation runs: createIngestPipeline (default, in this thread) or createWorkerPipeline. */
+  pipeline?: (options: IngestOptions) => IngestPipeline
 }
 
 /**
@@ -105,7 +107,7 @@ export interface CurateOptions {
  * record of the outcome (rows, problems) that `cape ingest` waits for and shows.
  */
 export async function curateStream(source: Readable, target: CurateTarget, options: CurateOptions): Promise<CurateOutcome> {
-  const p = createIngestPipeline({datasets: options.datasets, dataset: options.dataset, output: options.output, maxErrors: options.maxErrors})
+  const p = (options.pipeline ?? createIngestPipeline)({datasets: options.datasets, dataset: options.dataset, output: options.output, maxErrors: options.maxErrors})
   const hash = createHash('sha256')
   let bytes = 0
   // Hold the end of the curated stream until the report says valid; fail it otherwise (the upload then aborts).

@@ -15,6 +15,7 @@ import type {Reporter} from '../reporter.js'
 import {META, curateStream, curatedKeyFor, curatedMetadata, datasetDefinitionKey, reportKeyFor} from './curate.js'
 import {getDataset, loadDatasets, type Datasets} from './datasets.js'
 import {validateStream} from './pipeline.js'
+import {createWorkerPipeline, workerPipelineAvailable} from './pipeline-worker.js'
 import {renderReport, type Issue} from './report.js'
 import {abortStaleUploads, deleteQuietly, findIngested, headOrUndefined, waitForReport, writeMarker} from './s3-state.js'
 import {sniffFile} from './sniff.js'
@@ -94,8 +95,9 @@ export interface IngestContext {
   signal?: AbortSignal
 }
 
-const RAW_PART_SIZE = 8 * 1024 * 1024
-const QUEUE_SIZE = 4
+const PART_SIZE = 8 * 1024 * 1024
+/** Parts in flight per upload: memory ≈ 2 uploads × (QUEUE_SIZE + 1) × part size. */
+const QUEUE_SIZE = 2
 
 const today = (d: Date) => d.toISOString().slice(0, 10)
 
@@ -363,7 +365,7 @@ async function ingestOne(ctx: IngestContext, source: Source, run: RunState): Pro
       client: s3,
       params: {Bucket: buckets.raw, Key: rawKey, Body: rawBody, ContentType: 'text/csv', Metadata: rawMetadata},
       queueSize: QUEUE_SIZE,
-      partSize: RAW_PART_SIZE,
+      partSize: PART_SIZE,
       leavePartsOnError: false,
       abortController: ac,
     })
@@ -378,7 +380,16 @@ async function ingestOne(ctx: IngestContext, source: Source, run: RunState): Pro
       const curating = curateStream(
         curateIn,
         {s3, curatedBucket: buckets.curated, curatedKey, reportBucket: buckets.raw, reportKey, metadata: curatedMetadata(rawKey, rawMetadata, options.output)},
-        {datasets, dataset: dataset === UNRECOGNISED ? undefined : dataset, output: options.output, maxErrors: options.maxErrors, signal: ac.signal, queueSize: QUEUE_SIZE},
+        {
+          datasets,
+          dataset: dataset === UNRECOGNISED ? undefined : dataset,
+          output: options.output,
+          maxErrors: options.maxErrors,
+          signal: ac.signal,
+          queueSize: QUEUE_SIZE,
+          partSize: PART_SIZE,
+          ...(workerPipelineAvailable() ? {pipeline: createWorkerPipeline} : {}),
+        },
       )
       const settled = await Promise.allSettled([reading, uploading, curating].map((p) => p.catch((e) => {
         ac.abort(e)

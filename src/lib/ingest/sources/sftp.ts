@@ -1,7 +1,7 @@
 import {existsSync, readFileSync} from 'node:fs'
 import {posix} from 'node:path'
 import picomatch from 'picomatch'
-import {Client, type ConnectConfig, type FileEntryWithStats, type SFTPWrapper, type Stats} from 'ssh2'
+import type {ConnectConfig, FileEntryWithStats, SFTPWrapper, Stats} from 'ssh2'
 import {CapeError, notFoundError, usageError} from '../../cli/errors.js'
 import {ExitCode} from '../../cli/exit-codes.js'
 import {checkHostKey, hostKeyError, knownKeyTypes, parseKnownHosts, type HostKeyCheck} from '../known-hosts.js'
@@ -125,6 +125,7 @@ export async function openSftp(url: SftpUrl, auth: SftpAuth, signal?: AbortSigna
   const known = readKnownHosts(auth.knownHostsFile)
   const preferred = preferredHostKeyAlgorithms(knownKeyTypes(known, url.host, url.port))
   let check: HostKeyCheck | undefined
+  const {Client} = await import('ssh2') // loaded only when there is an sftp:// source
   const client = new Client()
   const config: ConnectConfig = {
     host: url.host,
