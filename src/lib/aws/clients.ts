@@ -1,6 +1,6 @@
 import type {CloudFormationClient} from '@aws-sdk/client-cloudformation'
 import type {IAMClient} from '@aws-sdk/client-iam'
-import type {S3Client} from '@aws-sdk/client-s3'
+import {S3Client} from '@aws-sdk/client-s3'
 import type {STSClient} from '@aws-sdk/client-sts'
 import {createRequire} from 'node:module'
 import type {AwsCredentialIdentity, AwsCredentialIdentityProvider} from '@smithy/types'
@@ -28,7 +28,9 @@ export interface AwsClients {
   destroy(): void
 }
 
-// Each SDK client costs ~100 ms to load; a command loads only those it uses (synchronously, on first use).
+// Each SDK client costs ~100 ms to load; a command loads only those it uses (synchronously, on first use). S3 is
+// imported statically: nearly every command and both functions use it, and so the function bundles (esbuild) hold
+// it — they never touch the others.
 const load = createRequire(import.meta.url)
 
 /** The common configuration of every client. Exported for tests; create clients with createClients(). */
@@ -70,7 +72,7 @@ export function createClients(target: ClientTarget): AwsClients {
   return {
     target,
     get s3() {
-      return (made.s3 ??= new (load('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3')).S3Client(s3Config(target)))
+      return (made.s3 ??= new S3Client(s3Config(target)))
     },
     get cloudformation() {
       return (made.cloudformation ??= new (load('@aws-sdk/client-cloudformation') as typeof import('@aws-sdk/client-cloudformation')).CloudFormationClient(clientConfig(target)))
