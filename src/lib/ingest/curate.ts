@@ -1,11 +1,11 @@
 import {createHash} from 'node:crypto'
-import {PassThrough, Transform, type Readable} from 'node:stream'
+import {Transform, type Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 import {PutObjectCommand, type S3Client} from '@aws-sdk/client-s3'
-import {Upload} from '@aws-sdk/lib-storage'
 import type {Datasets} from './datasets.js'
 import {createIngestPipeline, type IngestOptions, type IngestPipeline, type OutputFormat} from './pipeline.js'
 import {renderReport, type IngestReport} from './report.js'
+import {createS3Writer} from './s3-writer.js'
 
 /** Object metadata keys cape writes (S3 stores them as x-amz-meta-<key>). */
 export const META = {
@@ -89,7 +89,7 @@ export interface CurateOptions {
   output: Exclude<OutputFormat, 'none'>
   maxErrors?: number
   signal?: AbortSignal
-  /** Parts uploaded in parallel (memory ≈ queueSize × partSize). Default 4. */
+  /** Parts uploaded in parallel (memory ≈ (queueSize + 1) × partSize). Default 2. */
   queueSize?: number
   /** Default 8 MiB. */
   partSize?: number
@@ -124,24 +124,19 @@ export async function curateStream(source: Readable, target: CurateTarget, optio
       )
     },
   })
-  const body = new PassThrough()
-  const upload = new Upload({
-    client: target.s3,
-    params: {
-      Bucket: target.curatedBucket,
-      Key: target.curatedKey,
-      Body: body,
-      ContentType: options.output === 'csv' ? 'text/csv; charset=utf-8' : 'application/vnd.apache.parquet',
-      Metadata: target.metadata,
-    },
-    queueSize: options.queueSize ?? 4,
+  const writer = createS3Writer({
+    s3: target.s3,
+    bucket: target.curatedBucket,
+    key: target.curatedKey,
+    contentType: options.output === 'csv' ? 'text/csv; charset=utf-8' : 'application/vnd.apache.parquet',
+    metadata: target.metadata,
+    queueSize: options.queueSize ?? 2,
     partSize: options.partSize ?? 8 * 1024 * 1024,
-    leavePartsOnError: false,
-    ...(options.signal ? {abortController: abortControllerFor(options.signal)} : {}),
+    signal: options.signal,
   })
-  const uploading = upload.done()
+  const uploading = writer.done
   const feeding = pipeline(source, p.input, options.signal ? {signal: options.signal} : {})
-  const producing = pipeline(p.output, gate, body)
+  const producing = pipeline(p.output, gate, writer.stream)
   const settled = await Promise.allSettled([feeding, producing, uploading])
   const failed = settled.find((s) => s.status === 'rejected' && !(s.reason instanceof RejectedError)) as PromiseRejectedResult | undefined
   const report = await p.result.catch((e) => {
@@ -153,17 +148,9 @@ export async function curateStream(source: Readable, target: CurateTarget, optio
     const reportStored = await storeReport(target, report, curated.key)
     return {report, curated, reportStored}
   }
-  // Rejected: make sure the upload is gone, then store the report.
-  await upload.abort().catch(() => undefined)
+  // Rejected: the gate failed the curated stream, so its upload was aborted (awaited above); store the report.
   const reportStored = await storeReport(target, report, null)
   return {report, reportStored}
-}
-
-function abortControllerFor(signal: AbortSignal): AbortController {
-  const c = new AbortController()
-  if (signal.aborted) c.abort(signal.reason)
-  else signal.addEventListener('abort', () => c.abort(signal.reason), {once: true})
-  return c
 }
 
 /** Store the report of a processed raw object (`_reports/<raw key>.json`). */

@@ -2,7 +2,6 @@ import {createReadStream} from 'node:fs'
 import {PassThrough, Transform, Writable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 import {PutObjectCommand} from '@aws-sdk/client-s3'
-import {Upload} from '@aws-sdk/lib-storage'
 import pLimit from 'p-limit'
 import {ulid} from 'ulid'
 import type {AwsClients} from '../aws/clients.js'
@@ -18,6 +17,7 @@ import {validateStream} from './pipeline.js'
 import {createWorkerPipeline, workerPipelineAvailable} from './pipeline-worker.js'
 import {renderReport, type Issue} from './report.js'
 import {abortStaleUploads, deleteQuietly, findIngested, headOrUndefined, waitForReport, writeMarker} from './s3-state.js'
+import {createS3Writer} from './s3-writer.js'
 import {sniffFile} from './sniff.js'
 import {readCounted} from './validate-files.js'
 import {resolveSources, type ResolveOptions, type Source} from './sources/index.js'
@@ -360,23 +360,15 @@ async function ingestOne(ctx: IngestContext, source: Source, run: RunState): Pro
       ...(run.mode === 'local' ? {[META.transform]: 'local'} : {}),
     }
     const ac = linkedController(ctx.signal)
-    const rawBody = new PassThrough({highWaterMark: 1 << 20})
-    const rawUpload = new Upload({
-      client: s3,
-      params: {Bucket: buckets.raw, Key: rawKey, Body: rawBody, ContentType: 'text/csv', Metadata: rawMetadata},
-      queueSize: QUEUE_SIZE,
-      partSize: PART_SIZE,
-      leavePartsOnError: false,
-      abortController: ac,
-    })
+    const rawWriter = createS3Writer({s3, bucket: buckets.raw, key: rawKey, contentType: 'text/csv', metadata: rawMetadata, queueSize: QUEUE_SIZE, partSize: PART_SIZE, signal: ac.signal})
     progress.update(source.source, run.mode === 'local' ? 'upload+curate' : 'upload', {total: sniff.bytes, reset: true})
     const count = counter((b, l) => progress.update(source.source, run.mode === 'local' ? 'upload+curate' : 'upload', {bytes: b, rows: l}))
 
     if (run.mode === 'local') {
       const datasets = run.datasets
       const curateIn = new PassThrough({highWaterMark: 1 << 20})
-      const reading = pipeline(createReadStream(file, {highWaterMark: 1 << 20}), count, tee(rawBody, curateIn), {signal: ac.signal})
-      const uploading = rawUpload.done()
+      const reading = pipeline(createReadStream(file, {highWaterMark: 1 << 20}), count, tee(rawWriter.stream, curateIn), {signal: ac.signal})
+      const uploading = rawWriter.done
       const curating = curateStream(
         curateIn,
         {s3, curatedBucket: buckets.curated, curatedKey, reportBucket: buckets.raw, reportKey, metadata: curatedMetadata(rawKey, rawMetadata, options.output)},
@@ -421,7 +413,7 @@ async function ingestOne(ctx: IngestContext, source: Source, run: RunState): Pro
       if (definition !== undefined) {
         await s3.send(new PutObjectCommand({Bucket: buckets.raw, Key: datasetDefinitionKey(dataset), Body: JSON.stringify(definition), ContentType: 'application/json'}), {abortSignal: ctx.signal})
       }
-      await Promise.all([pipeline(createReadStream(file, {highWaterMark: 1 << 20}), count, rawBody, {signal: ac.signal}), rawUpload.done()]).catch((e) => {
+      await Promise.all([pipeline(createReadStream(file, {highWaterMark: 1 << 20}), count, rawWriter.stream, {signal: ac.signal}), rawWriter.done]).catch((e) => {
         ac.abort(e)
         throw e
       })

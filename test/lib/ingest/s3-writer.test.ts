@@ -1,0 +1,86 @@
+import {createHash, randomBytes} from 'node:crypto'
+import {rmSync} from 'node:fs'
+import {Readable} from 'node:stream'
+import {pipeline} from 'node:stream/promises'
+import {CreateBucketCommand, GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command} from '@aws-sdk/client-s3'
+import {afterAll, beforeAll, describe, expect, it} from 'vitest'
+import {createClients, type AwsClients} from '../../../src/lib/aws/clients.js'
+import {createS3Writer} from '../../../src/lib/ingest/s3-writer.js'
+import {startPlatform, type Platform} from '../../../src/lib/platform/server.js'
+import {tempDir} from '../../helpers/cli.js'
+
+let platform: Platform
+let clients: AwsClients
+const bucket = 'writer-test'
+const MiB = 1024 * 1024
+
+beforeAll(async () => {
+  platform = await startPlatform({dataDir: tempDir('cape-writer-'), port: 0})
+  clients = createClients({region: platform.region, endpoint: platform.endpoint, credentials: platform.adminCredentials})
+  await clients.s3.send(new CreateBucketCommand({Bucket: bucket}))
+})
+afterAll(async () => {
+  clients?.destroy()
+  await platform?.close()
+  if (platform) rmSync(platform.dataDir, {recursive: true, force: true})
+})
+
+const chunks = (data: Buffer, size: number) => Readable.from((function* () {
+  for (let i = 0; i < data.length; i += size) yield data.subarray(i, i + size)
+})())
+const get = async (key: string) => {
+  const o = await clients.s3.send(new GetObjectCommand({Bucket: bucket, Key: key}))
+  return {body: Buffer.from(await o.Body!.transformToByteArray()), meta: o.Metadata, type: o.ContentType}
+}
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex')
+const uploads = async () => (await clients.s3.send(new ListMultipartUploadsCommand({Bucket: bucket}))).Uploads ?? []
+
+describe('createS3Writer', () => {
+  it('small data: one PUT with metadata and content type; empty data: an empty object', async () => {
+    const w = createS3Writer({s3: clients.s3, bucket, key: 'small.csv', contentType: 'text/csv', metadata: {'cape-x': '1'}})
+    await pipeline(chunks(Buffer.from('a,b\n1,2\n'), 3), w.stream)
+    expect(await w.done).toEqual({bytes: 8, parts: 1})
+    expect(await get('small.csv')).toMatchObject({body: Buffer.from('a,b\n1,2\n'), meta: {'cape-x': '1'}, type: 'text/csv'})
+    const e = createS3Writer({s3: clients.s3, bucket, key: 'empty.csv'})
+    await pipeline(Readable.from([]), e.stream)
+    expect((await get('empty.csv')).body.length).toBe(0)
+  })
+
+  it('large data: multipart with reused part buffers, byte for byte, whatever the chunk sizes', async () => {
+    const data = randomBytes(17 * MiB + 12345)
+    const w = createS3Writer({s3: clients.s3, bucket, key: 'big.bin', partSize: 5 * MiB, queueSize: 2, metadata: {'cape-sha256': sha(data)}})
+    await pipeline(chunks(data, 777_777), w.stream)
+    expect(await w.done).toEqual({bytes: data.length, parts: 4})
+    const got = await get('big.bin')
+    expect(sha(got.body)).toBe(sha(data))
+    expect(got.meta).toEqual({'cape-sha256': sha(data)})
+    expect(await uploads()).toEqual([])
+  })
+
+  it('destroyed with an error mid-way: the multipart upload is aborted and no object appears', async () => {
+    const w = createS3Writer({s3: clients.s3, bucket, key: 'broken.bin', partSize: 5 * MiB})
+    const source = new Readable({read() {}})
+    const running = pipeline(source, w.stream)
+    source.push(randomBytes(11 * MiB))
+    await new Promise((r) => setTimeout(r, 300))
+    source.destroy(new Error('disk unplugged'))
+    await expect(running).rejects.toThrow('disk unplugged')
+    await expect(w.done).rejects.toThrow('disk unplugged')
+    expect(await uploads()).toEqual([])
+    const listed = await clients.s3.send(new ListObjectsV2Command({Bucket: bucket, Prefix: 'broken'}))
+    expect(listed.KeyCount).toBe(0)
+  })
+
+  it('an abort signal stops it the same way', async () => {
+    const ac = new AbortController()
+    const w = createS3Writer({s3: clients.s3, bucket, key: 'aborted.bin', partSize: 5 * MiB, signal: ac.signal})
+    const source = new Readable({read() {}})
+    const running = pipeline(source, w.stream).catch((e) => e)
+    source.push(randomBytes(6 * MiB))
+    await new Promise((r) => setTimeout(r, 200))
+    ac.abort(new Error('interrupted'))
+    await expect(w.done).rejects.toThrow('interrupted')
+    await running
+    expect(await uploads()).toEqual([])
+  })
+})
