@@ -7,9 +7,9 @@ import path from 'node:path'
  *
  * The first `memoryEntries` distinct values are kept in a Map: duplicates among them are found at once, with the
  * line of the first occurrence (small files never leave this mode). Past that, the tracker spills: every value
- * (those in the Map too) goes, with its line, to one of 64 partition files on disk chosen by a hash of the value,
- * and duplicates are found at the end of the file, one partition at a time (each partition holds 1/64 of the
- * values). Memory stays at ~`memoryEntries` Map entries plus 64 write buffers; disk use is about the size of the
+ * (those in the Map too) goes, with its line, to one of 256 partition files on disk chosen by a hash of the value,
+ * and duplicates are found at the end of the file, one partition at a time (each partition holds 1/256 of the
+ * values). Memory stays at ~`memoryEntries` Map entries plus 256 small write buffers; disk use is about the size of the
  * column. A large Map is also what makes V8's garbage collector slow, so spilling keeps the row rate up too.
  */
 export interface LateDuplicate {
@@ -20,8 +20,8 @@ export interface LateDuplicate {
   rowWasValid: boolean
 }
 
-const PARTITIONS = 64
-const BUFFER_BYTES = 64 * 1024
+const PARTITIONS = 256
+const BUFFER_BYTES = 16 * 1024
 export const DEFAULT_UNIQUE_MEMORY_ENTRIES = 100_000
 
 /** FNV-1a over UTF-16 code units. */
