@@ -93,7 +93,8 @@ describe('cape ingest on the local platform', () => {
     const [lr, ll] = [await get(curated, day('legacy_r.csv')), await get(curated, day('legacy_l.csv'))]
     const strip = (m: Record<string, string>) => Object.fromEntries(Object.entries(m).filter(([k]) => !['cape-ingest-id', 'cape-source', 'cape-raw-key'].includes(k)))
     expect(strip(ll.meta)).toEqual(strip(lr.meta))
-    expect(ll.meta).toMatchObject({'cape-sha256': sha(fixture('participants_legacy.csv')), 'cape-variant': 'legacy', 'cape-dataset': 'participants', 'cape-output': 'csv'})
+    expect(ll.meta['cape-sha256']).toBeUndefined() // the curated bytes are not the raw bytes
+    expect(ll.meta).toMatchObject({'cape-raw-sha256': sha(fixture('participants_legacy.csv')), 'cape-variant': 'legacy', 'cape-dataset': 'participants', 'cape-output': 'csv'})
 
     const r = await get(raw, day('legacy_l.csv'))
     expect(r.body.equals(fixture('participants_legacy.csv'))).toBe(true)
@@ -118,6 +119,14 @@ describe('cape ingest on the local platform', () => {
       expect.arrayContaining(['legacy_r.csv', 'canonical_r.csv', 'legacy_l.csv', 'canonical_l.csv'].map((n) => day(n))),
     )
     expect((await keys(curated, `participants/ingest_date=${today}/`)).filter((k) => /_(l|r)\./.test(k))).toHaveLength(4)
+  })
+
+  it('what ingest wrote pulls back verified (the raw hash is provenance on curated, not its checksum)', async () => {
+    const out = path.join(ws.cwd, 'pulled')
+    const r = await ws.cli(['pull', 'curated/participants/', out, '--json'])
+    expect(r.code, r.stdout + r.stderr).toBe(0)
+    expect(r.json()).toMatchObject({failed: []})
+    expect(readFileSync(path.join(out, `ingest_date=${today}`, 'legacy_r.csv'), 'utf8').split('\n')[0]).toBe('participant_id,given_name,family_name,DOB,site')
   })
 
   it('the same content for the same dataset is skipped (exit 0) unless --force', async () => {

@@ -9,7 +9,10 @@ import {createS3Writer} from './s3-writer.js'
 
 /** Object metadata keys cape writes (S3 stores them as x-amz-meta-<key>). */
 export const META = {
+  /** The object's own SHA-256 (raw objects; `cape pull` verifies downloads against it). */
   sha256: 'cape-sha256',
+  /** On a curated object: the SHA-256 of the raw object it was made from (provenance and idempotency). */
+  rawSha256: 'cape-raw-sha256',
   source: 'cape-source',
   dataset: 'cape-dataset',
   variant: 'cape-variant',
@@ -44,7 +47,9 @@ export const datasetDefinitionKey = (dataset: string) => `_datasets/${dataset}.j
  */
 export function curatedMetadata(rawKey: string, raw: Record<string, string | undefined>, output: Exclude<OutputFormat, 'none'>): Record<string, string> {
   const out: Record<string, string> = {[META.rawKey]: rawKey, [META.output]: output}
-  for (const k of [META.sha256, META.source, META.dataset, META.variant, META.version, META.ingestId]) {
+  // The curated bytes differ from the raw ones: the raw hash is provenance here, never this object's checksum.
+  if (raw[META.sha256]) out[META.rawSha256] = raw[META.sha256]!
+  for (const k of [META.source, META.dataset, META.variant, META.version, META.ingestId]) {
     const v = raw[k]
     if (v !== undefined && v !== '') out[k] = v
   }
@@ -166,7 +171,7 @@ export async function storeReport(
     rawKey,
     curatedKey,
     ingestId: target.metadata[META.ingestId] ?? null,
-    sha256: target.metadata[META.sha256] ?? null,
+    sha256: target.metadata[META.rawSha256] ?? null,
     text: failure ?? renderReport(report, {file: target.metadata[META.source] ?? rawKey}),
     ...(failure === undefined ? {} : {failure}),
   }

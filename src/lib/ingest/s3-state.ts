@@ -60,7 +60,7 @@ export async function findIngested(s3: S3Client, buckets: {raw: string; curated:
     throw error
   }
   const curated = await headOrUndefined(s3, buckets.curated, marker.curatedKey, signal)
-  return curated?.Metadata?.[META.sha256] === sha256 ? marker : undefined
+  return curated?.Metadata?.[META.rawSha256] === sha256 ? marker : undefined
 }
 
 export async function writeMarker(s3: S3Client, rawBucket: string, marker: IngestMarker): Promise<void> {
