@@ -26,6 +26,19 @@ export class CsvRecordReader {
   private bomChecked = false
   private failed = false
 
+  /**
+   * Where the record being handed to `onRecord` is (valid during that call only): its text, the start of the record
+   * and the end of its content (before the line end, or the end of input), whether it ended with CR LF, and whether
+   * the content is "clean" — holds no `"` and no CR, so no field was quoted and each field is its text as is.
+   * `recordChunk` changes with every parsed piece of text (records of the same chunk share `recordText`).
+   */
+  recordText = ''
+  recordStart = 0
+  recordEnd = 0
+  recordCrLf = false
+  recordClean = false
+  recordChunk = 0
+
   /** `onRecord` gets each record's fields (a fresh array it may keep). */
   constructor(
     private readonly onRecord: (fields: string[]) => void,
@@ -58,21 +71,39 @@ export class CsvRecordReader {
     return error
   }
 
+  /** Hand a record over, with its span (see recordText). */
+  private emit(fields: string[], s: string, start: number, end: number, crlf: boolean, clean: boolean): void {
+    this.recordText = s
+    this.recordStart = start
+    this.recordEnd = end
+    this.recordCrLf = crlf
+    this.recordClean = clean
+    this.onRecord(fields)
+  }
+
   /** Parse whole records from `s`; keep an incomplete last record in `tail` (unless `end`). */
   private parse(s: string, end: boolean): CsvReadError | undefined {
+    this.recordChunk++
     const len = s.length
     const max = this.maxRecordBytes
     let start = 0 // start of the current record
     let i = 0
     let fields: string[] = []
     let size = 0
+    // next positions of `,` `\n` `"` CR at or after where they were last looked for (len: none); indexOf is only
+    // called again once the scan has passed them, so each character is searched at most once per kind
+    let comma = -1
+    let lf = -1
+    let quote = -1
+    let cr = -1
+    let quoted = false // a field of the current record started with a quote
     while (true) {
       if (i >= len) {
         // the input ends right after a delimiter, or is empty
         if (end) {
           if (fields.length > 0) {
             fields.push('')
-            this.onRecord(fields)
+            this.emit(fields, s, start, len, false, false)
           }
           this.tail = ''
         } else {
@@ -83,6 +114,7 @@ export class CsvRecordReader {
       let value: string
       let next: number // index of the delimiter / line end after the field, or len
       if (s.charCodeAt(i) === QUOTE) {
+        quoted = true
         let content = ''
         let seg = i + 1
         let relaxed = false
@@ -111,7 +143,7 @@ export class CsvRecordReader {
           break
         }
         if (relaxed) {
-          const stop = this.fieldEnd(s, next)
+          const stop = fieldEnd(s, next)
           if (stop === -1 && !end) {
             if (len - start > max) return this.fail({code: 'CSV_MAX_RECORD_SIZE', message: 'Max Record Size'})
             this.tail = s.slice(start)
@@ -124,7 +156,13 @@ export class CsvRecordReader {
           value = content
         }
       } else {
-        const stop = this.fieldEnd(s, i)
+        // the `,` or line end (LF, or the CR of CR LF) ending this unquoted field
+        if (comma < i) comma = indexOr(s, ',', i, len)
+        if (lf < i) lf = indexOr(s, '\n', i, len)
+        let stop: number
+        if (comma < lf) stop = comma
+        else if (lf === len) stop = -1 // no line end yet (a CR at the very end may be the first half of CR LF)
+        else stop = lf > i && s.charCodeAt(lf - 1) === CR ? lf - 1 : lf
         if (stop === -1) {
           if (!end) {
             if (len - start > max) return this.fail({code: 'CSV_MAX_RECORD_SIZE', message: 'Max Record Size'})
@@ -143,7 +181,7 @@ export class CsvRecordReader {
       fields.push(value)
       if (next >= len) {
         // end of input (only reached when `end`)
-        this.onRecord(fields)
+        this.emit(fields, s, start, len, false, false)
         this.tail = ''
         return undefined
       }
@@ -154,9 +192,16 @@ export class CsvRecordReader {
       }
       // a line end: LF, or CR LF
       const after = c === CR ? next + 2 : next + 1
-      this.onRecord(fields)
+      let clean = false
+      if (!quoted) {
+        if (quote < start) quote = indexOr(s, '"', start, len)
+        if (cr < start) cr = indexOr(s, '\r', start, len)
+        clean = quote >= next && cr >= next
+      }
+      this.emit(fields, s, start, next, c === CR, clean)
       fields = []
       size = 0
+      quoted = false
       start = after
       i = after
       if (i >= len) {
@@ -165,19 +210,25 @@ export class CsvRecordReader {
       }
     }
   }
+}
 
-  /** Index of the `,` or line end (LF, or the CR of CR LF) ending an unquoted field starting at `from`; -1 if none yet. */
-  private fieldEnd(s: string, from: number): number {
-    const comma = s.indexOf(',', from)
-    let lf = s.indexOf('\n', from)
-    if (comma !== -1 && (lf === -1 || comma < lf)) return comma
-    if (lf === -1) {
-      // a CR at the very end may be the first half of CR LF: wait for more
-      return -1
-    }
-    if (lf > from && s.charCodeAt(lf - 1) === CR) lf-- // CR LF
-    return lf
+/** s.indexOf(c, from), or `none` when absent. */
+function indexOr(s: string, c: string, from: number, none: number): number {
+  const k = s.indexOf(c, from)
+  return k === -1 ? none : k
+}
+
+/** Index of the `,` or line end (LF, or the CR of CR LF) ending an unquoted field starting at `from`; -1 if none yet. */
+function fieldEnd(s: string, from: number): number {
+  const comma = s.indexOf(',', from)
+  let lf = s.indexOf('\n', from)
+  if (comma !== -1 && (lf === -1 || comma < lf)) return comma
+  if (lf === -1) {
+    // a CR at the very end may be the first half of CR LF: wait for more
+    return -1
   }
+  if (lf > from && s.charCodeAt(lf - 1) === CR) lf-- // CR LF
+  return lf
 }
 
 /** One CSV line (no line end): quotes only fields holding `,` `"` CR or LF, doubling `"` — csv-stringify's output for cape's options. */

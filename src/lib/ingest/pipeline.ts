@@ -6,7 +6,7 @@ import {detectDataset, type HeaderMatch} from './detect.js'
 import {Utf8Guard} from './encoding.js'
 import type {IngestReport, Issue, IssueRule} from './report.js'
 import {showValue} from './report.js'
-import {checkType, compileColumn, type ColumnCheck, isEmpty, type TypedValue} from './values.js'
+import {checkType, compileColumn, type ColumnCheck, dateDays, isEmpty, parseDate, type TypedValue} from './values.js'
 import {DEFAULT_UNIQUE_MEMORY_ENTRIES, UniqueTracker} from './unique.js'
 import {CsvRowWriter, DEFAULT_ROW_GROUP_SIZE, ParquetRowWriter, type RowWriter} from './writers.js'
 
@@ -80,6 +80,21 @@ class IngestStream extends Transform {
   private checks: ColumnCheck[] = []
   private seen: Array<UniqueTracker | undefined> = []
   private writer: RowWriter | undefined
+  /** Per canonical column: 1 string, 2 date, 0 other types (checkType). */
+  private kinds: number[] = []
+  private texts: string[] = []
+  private typed: TypedValue[] = []
+  /**
+   * The CSV writer, when a clean row (see CsvRecordReader.recordClean) is written exactly as it is in the file: the
+   * canonical columns are the file's, in its order, with no value transform. Then consecutive such rows are handed
+   * over as one slice of the decoded text (a "run") instead of being joined again field by field.
+   */
+  private verbatim: CsvRowWriter | undefined
+  private runText = ''
+  private runChunk = -1
+  private runStart = 0
+  private runEnd = 0
+  private runRows = 0
 
   private readonly errors: Issue[] = []
   private errorCount = 0
@@ -137,6 +152,7 @@ class IngestStream extends Transform {
       }
     }
     const err = this.reader.push(bytes.toString('utf8'))
+    this.flushRun()
     if (err) this.parserError ??= Object.assign(new Error(err.message), {code: err.code})
     afterWrite()
   }
@@ -149,6 +165,7 @@ class IngestStream extends Transform {
           this.addIssue({rule: 'empty-file', ...(this.sawBytes ? {line: 1} : {}), message: this.sawBytes ? 'the file has no header (only blank lines)' : 'the file is empty', fatal: true})
           this.stopped = true
         }
+        this.flushRun()
         this.finishUnique()
         this.writer?.end()
         this.resolveResult(this.report())
@@ -204,7 +221,7 @@ class IngestStream extends Transform {
     if (this.stopped) return
     const line = this.nextLine
     let newlines = 0
-    for (let i = 0; i < values.length; i++) if (values[i].includes('\n')) newlines += countNewlines(values[i])
+    if (!this.reader.recordClean) for (let i = 0; i < values.length; i++) if (values[i].includes('\n')) newlines += countNewlines(values[i])
     this.nextLine = line + 1 + newlines
     if (values.length === 1 && isEmpty(values[0])) return // blank line
     if (this.match === undefined) return this.onHeader(values)
@@ -222,11 +239,19 @@ class IngestStream extends Transform {
     const match = detected.match
     this.match = match
     this.checks = match.dataset.columns.map(compileColumn)
+    this.kinds = match.dataset.columns.map((c) => (c.type === 'string' ? 1 : c.type === 'date' ? 2 : 0))
+    this.texts = new Array<string>(this.checks.length).fill('')
+    this.typed = new Array<TypedValue>(this.checks.length).fill(null)
     this.seen = match.dataset.columns.map((c) => (c.unique ? new UniqueTracker(this.options.uniqueMemoryEntries) : undefined))
     const push = (b: Buffer) => {
       this.push(b)
     }
-    if (this.options.output === 'csv') this.writer = new CsvRowWriter(match.dataset.columns, push)
+    if (this.options.output === 'csv') {
+      const writer = new CsvRowWriter(match.dataset.columns, push)
+      this.writer = writer
+      const inOrder = match.positions.length === this.header.length && match.positions.every((p, i) => p === i)
+      if (inOrder && match.chain.row === undefined) this.verbatim = writer
+    }
     else if (this.options.output === 'parquet') this.writer = new ParquetRowWriter(match.dataset.columns, push, {rowGroupSize: this.options.rowGroupSize, dataset: match.dataset.name})
   }
 
@@ -252,56 +277,120 @@ class IngestStream extends Transform {
     }
     const transformed = match.chain.row ? match.chain.row(values) : values
     const n = this.checks.length
-    const texts = new Array<string>(n)
-    const typed = new Array<TypedValue>(n)
+    const {texts, typed, kinds, checks, seen} = this
+    const positions = match.positions
+    // clean record + canonical layout: the row's CSV line is its text in the file, unless a value changes below
+    let verbatim = this.verbatim !== undefined && this.reader.recordClean
     let ok = true
     for (let i = 0; i < n; i++) {
-      const pos = match.positions[i]
+      const pos = positions[i]
       const raw = pos < 0 ? '' : transformed[pos]
-      const {column, regex} = this.checks[i]
-      const problem = (rule: IssueRule, message: string) => {
-        ok = false
-        const src = pos < 0 ? -1 : match.chain.origin[pos]
-        const sourceColumn = src >= 0 ? this.header[src] : undefined
-        this.addIssue({
-          rule,
-          line: src >= 0 ? this.fieldLine(values, line, src) : line,
-          column: column.name,
-          ...(sourceColumn !== undefined && sourceColumn !== column.name ? {sourceColumn} : {}),
-          value: raw,
-          message,
-        })
-      }
+      const check = checks[i]
       if (isEmpty(raw)) {
-        if (column.required) problem('required', raw === '' ? 'a value is required' : `a value is required (got only whitespace ${showValue(raw)})`)
+        if (check.column.required) {
+          ok = false
+          this.problem(i, pos, raw, values, line, 'required', raw === '' ? 'a value is required' : `a value is required (got only whitespace ${showValue(raw)})`)
+        }
+        if (raw.length > 0) verbatim = false
         texts[i] = ''
         typed[i] = null
         continue
       }
-      const checked = checkType(column.type, raw)
-      if (!checked.ok) {
-        problem(checked.rule, checked.message)
+      let text: string
+      let value: TypedValue
+      const kind = kinds[i]
+      if (kind === 1) {
+        // string (as checkType)
+        text = raw.includes('\r\n') ? raw.replaceAll('\r\n', '\n') : raw
+        value = text
+      } else if (kind === 2) {
+        // date (as checkType)
+        const days = dateDays(raw)
+        if (Number.isNaN(days)) {
+          ok = false
+          this.problem(i, pos, raw, values, line, 'date', `${showValue(raw)} ${(parseDate(raw) as {reason: string}).reason}`)
+          continue
+        }
+        text = raw
+        value = days
+      } else {
+        const checked = checkType(check.column.type, raw)
+        if (!checked.ok) {
+          ok = false
+          this.problem(i, pos, raw, values, line, checked.rule, checked.message)
+          continue
+        }
+        text = checked.text
+        value = checked.value
+        if (text !== raw) verbatim = false
+      }
+      if (check.regex !== undefined && !check.regex.test(raw)) {
+        ok = false
+        this.problem(i, pos, raw, values, line, 'pattern', `${showValue(raw)} does not match the pattern /${check.column.pattern}/`)
         continue
       }
-      if (regex !== undefined && !regex.test(raw)) {
-        problem('pattern', `${showValue(raw)} does not match the pattern /${column.pattern}/`)
-        continue
+      const tracker = seen[i]
+      if (tracker !== undefined) {
+        const first = tracker.add(text, line)
+        if (first !== undefined) {
+          ok = false
+          this.problem(i, pos, raw, values, line, 'unique', `${showValue(raw)} is a duplicate: already on line ${first}`)
+        }
       }
-      const seen = this.seen[i]
-      if (seen !== undefined) {
-        const first = seen.add(checked.text, line)
-        if (first !== undefined) problem('unique', `${showValue(raw)} is a duplicate: already on line ${first}`)
-      }
-      texts[i] = checked.text
-      typed[i] = checked.value
+      texts[i] = text
+      typed[i] = value
     }
-    for (const t of this.seen) t?.commit(ok)
+    for (let i = 0; i < seen.length; i++) seen[i]?.commit(ok)
     if (!ok) {
       this.invalidRows++
       return
     }
     this.validRows++
-    this.writer?.write(texts, typed)
+    if (verbatim) this.addToRun()
+    else {
+      this.flushRun()
+      this.writer?.write(texts, typed)
+    }
+  }
+
+  /** A problem with canonical column `i` (from transformed value `pos`) of the row on `line`. */
+  private problem(i: number, pos: number, raw: string, values: readonly string[], line: number, rule: IssueRule, message: string): void {
+    const match = this.match as HeaderMatch
+    const column = this.checks[i].column
+    const src = pos < 0 ? -1 : match.chain.origin[pos]
+    const sourceColumn = src >= 0 ? this.header[src] : undefined
+    this.addIssue({
+      rule,
+      line: src >= 0 ? this.fieldLine(values, line, src) : line,
+      column: column.name,
+      ...(sourceColumn !== undefined && sourceColumn !== column.name ? {sourceColumn} : {}),
+      value: raw,
+      message,
+    })
+  }
+
+  /** The current (valid, verbatim) record joins the run of rows written as one slice of the text. */
+  private addToRun(): void {
+    const r = this.reader
+    // contiguous: it starts right after the LF ending the run (a blank line, a CR LF, a skipped row break the run)
+    if (this.runRows > 0 && this.runChunk === r.recordChunk && r.recordStart === this.runEnd + 1) {
+      this.runEnd = r.recordEnd
+      this.runRows++
+      return
+    }
+    this.flushRun()
+    this.runText = r.recordText
+    this.runChunk = r.recordChunk
+    this.runStart = r.recordStart
+    this.runEnd = r.recordEnd
+    this.runRows = 1
+  }
+
+  private flushRun(): void {
+    if (this.runRows === 0) return
+    this.verbatim!.writeLines(`${this.runText.slice(this.runStart, this.runEnd)}\n`, this.runRows)
+    this.runText = ''
+    this.runRows = 0
   }
 
   /** Duplicates found on disk once the whole file is read (large files: see unique.ts), merged into the report. */

@@ -31,15 +31,33 @@ export function daysFromCivil(y: number, m: number, d: number): number {
   return era * 146097 + doe - 719468
 }
 
+/** YYYY-MM-DD (ASCII digits) that is a real calendar date → days since the epoch; otherwise NaN. No allocation. */
+export function dateDays(value: string): number {
+  if (value.length !== 10 || value.charCodeAt(4) !== 45 || value.charCodeAt(7) !== 45) return Number.NaN
+  const y = digits(value, 0, 4)
+  const mo = digits(value, 5, 7)
+  const d = digits(value, 8, 10)
+  if (y < 0 || mo < 0 || d < 0 || mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) return Number.NaN
+  return daysFromCivil(y, mo, d)
+}
+
+/** The number written with ASCII digits at [from, to), or -1 if any is not one. */
+function digits(s: string, from: number, to: number): number {
+  let n = 0
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i) - 48
+    if (c < 0 || c > 9) return -1
+    n = n * 10 + c
+  }
+  return n
+}
+
 /** YYYY-MM-DD that is a real calendar date → days since the epoch; otherwise a reason. */
 export function parseDate(value: string): {days: number} | {reason: string} {
-  const m = DATE_RE.exec(value)
-  if (m === null) return {reason: 'is not a date in the form YYYY-MM-DD'}
-  const y = Number(m[1])
-  const mo = Number(m[2])
-  const d = Number(m[3])
-  if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) return {reason: 'is not a real calendar date'}
-  return {days: daysFromCivil(y, mo, d)}
+  const days = dateDays(value)
+  if (!Number.isNaN(days)) return {days}
+  if (!DATE_RE.test(value)) return {reason: 'is not a date in the form YYYY-MM-DD'}
+  return {reason: 'is not a real calendar date'}
 }
 
 /**
@@ -90,4 +108,9 @@ export const compileColumn = (column: Column): ColumnCheck => ({
 })
 
 /** Empty = nothing but whitespace. */
-export const isEmpty = (value: string): boolean => value.length === 0 || value.trim().length === 0
+export function isEmpty(value: string): boolean {
+  if (value.length === 0) return true
+  const c = value.charCodeAt(0)
+  if (c > 32 && c < 127) return false // printable ASCII first: not whitespace (trim's whitespace is ≤ 32 or non-ASCII)
+  return value.trim().length === 0
+}

@@ -63,6 +63,29 @@ describe('CsvRecordReader = csv-parse with the ingest options', () => {
     }
   })
 
+  it('reports each record\'s span; a clean record (no quote, no CR) is exactly its fields joined by ","', () => {
+    const rand = rng(11)
+    const alphabet = ['a', 'b', ',', '"', '\n', '\r\n', '\r', ' ', 'é']
+    let clean = 0
+    for (let n = 0; n < 2000; n++) {
+      const text = Array.from({length: Math.floor(rand() * 40)}, () => alphabet[Math.floor(rand() * alphabet.length)]).join('')
+      const r: CsvRecordReader = new CsvRecordReader((fields) => {
+        const span = r.recordText.slice(r.recordStart, r.recordEnd)
+        if (r.recordClean) {
+          clean++
+          expect(span, JSON.stringify(text)).toBe(fields.join(','))
+          expect(/["\r]/.test(span)).toBe(false)
+          expect(r.recordText.slice(r.recordEnd, r.recordEnd + (r.recordCrLf ? 2 : 1))).toBe(r.recordCrLf ? '\r\n' : '\n')
+        } else {
+          expect(fields.join(',') === span && !/["\r]/.test(span) && r.recordText.length > r.recordEnd).toBe(false)
+        }
+      })
+      for (let i = 0; i < text.length; i += 5) r.push(text.slice(i, i + 5))
+      r.end()
+    }
+    expect(clean).toBeGreaterThan(500)
+  })
+
   it('a record over the limit is CSV_MAX_RECORD_SIZE, also while it is still open', () => {
     expect(ours(`a,"${'x'.repeat(50)}`, 20, 7).error).toBe('CSV_MAX_RECORD_SIZE')
     expect(ours(`a,${'x'.repeat(50)}\n`, 20, 100).error).toBe('CSV_MAX_RECORD_SIZE')

@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest'
-import {checkType, daysFromCivil, parseDate} from '../../../src/lib/ingest/values.js'
+import {checkType, dateDays, daysFromCivil, parseDate} from '../../../src/lib/ingest/values.js'
 
 describe('values', () => {
   it('dates: real calendar dates only, YYYY-MM-DD only', () => {
@@ -8,6 +8,16 @@ describe('values', () => {
       expect(parseDate(bad), bad).toHaveProperty('reason')
     }
     expect(checkType('date', '1990-02-30')).toEqual({ok: false, rule: 'date', message: '"1990-02-30" is not a real calendar date'})
+  })
+
+  it('dateDays (no allocation) agrees with parseDate, NaN where parseDate gives a reason', () => {
+    for (const v of ['2000-02-29', '2023-02-29', '1999-12-31', '2024-13-01', '2024-00-10', '2024-01-00', '2024-1-01', '+024-01-01', '2024-01-0x', '２０２４-01-01', '2024/01/01', '2024-01-01 ', '0000-01-01', '']) {
+      const p = parseDate(v)
+      const d = dateDays(v)
+      if ('days' in p) expect(d, v).toBe(p.days)
+      else expect(d, v).toBeNaN()
+    }
+    expect(dateDays('1970-01-02')).toBe(1)
   })
 
   it('days since the epoch agree with Date.UTC on every day of 1600–2400 (sampled) and at the edges', () => {
