@@ -4,12 +4,13 @@ import {closeSync, constants as fsConstants, createReadStream, fstatSync, futime
 import {lstat, open, rename, unlink} from 'node:fs/promises'
 import path from 'node:path'
 import type {Readable} from 'node:stream'
-import {GetObjectCommand, HeadObjectCommand, type GetObjectCommandOutput, type S3Client} from '@aws-sdk/client-s3'
+import {GetObjectCommand, HeadObjectCommand, type S3Client} from '@aws-sdk/client-s3'
 import pLimit from 'p-limit'
 import picomatch from 'picomatch/posix.js'
 import {mapAwsError} from '../aws/errors.js'
 import {humanBytes} from '../cli/render.js'
 import type {Reporter} from '../reporter.js'
+import {DirectGetter} from './direct-get.js'
 import {isDenied, walkPages, type ObjectEntry} from './list.js'
 import {DestGuard, PART_SUFFIX, UnsafeKeyError} from './paths.js'
 import {PullState} from './pull-state.js'
@@ -130,7 +131,7 @@ const CREATE = O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW
 const APPEND = O_WRONLY | O_APPEND | O_NOFOLLOW
 
 /** Checks received bytes: size, MD5 against a single-part ETag (not under SSE-KMS/SSE-C), SHA-256 against cape's metadata. */
-function verifier(res: GetObjectCommandOutput) {
+function verifier(res: {ETag?: string; Metadata?: Record<string, string>; ServerSideEncryption?: string; SSECustomerAlgorithm?: string}) {
   const kms = res.ServerSideEncryption?.startsWith('aws:kms') || res.SSECustomerAlgorithm !== undefined
   const expectMd5 = kms ? undefined : md5FromEtag(res.ETag)
   const expectSha = res.Metadata?.[SHA256_METADATA]?.toLowerCase()
@@ -195,7 +196,10 @@ export async function pull(ctx: PullContext, options: PullOptions): Promise<Pull
   const guard = await DestGuard.open(options.dest, {create: !dryRun})
   const state = await PullState.load(guard.root)
   const wanted = keyFilter(options.include, options.exclude)
-  const limit = pLimit(Math.max(1, options.concurrency ?? 16))
+  const concurrency = Math.max(1, options.concurrency ?? 16)
+  const limit = pLimit(concurrency)
+  // small objects: one signed GET without the SDK's per-request middleware (custom path-style endpoints only)
+  const direct = dryRun ? undefined : await DirectGetter.create(s3, concurrency)
   // every request in flight listens on the signal
   if (signal) setMaxListeners(0, signal)
 
@@ -234,6 +238,22 @@ export async function pull(ctx: PullContext, options: PullOptions): Promise<Pull
 
   const download = async (obj: ObjectEntry, rel: string, target: string): Promise<void> => {
     const tmp = path.join(path.dirname(target), `.cape-${createHash('sha1').update(`${rel}\0${obj.etag}`).digest('hex').slice(0, 20)}${PART_SUFFIX}`)
+    const mtime = new Date(obj.lastModified)
+    const writeSmall = (res: Parameters<typeof verifier>[0], bytes: Uint8Array) => {
+      // verify in memory, then write, date and rename synchronously (cheaper than a thread-pool round trip per call)
+      result.bytes += bytes.length
+      const check = verifier(res)
+      check.update(bytes)
+      const problem = check.problem(bytes.length, obj.size)
+      if (problem) throw new ItemError(problem)
+      const mtimeMs = writeSmallFile(tmp, target, bytes, mtime)
+      state.set(rel, {etag: obj.etag, size: obj.size, mtimeMs})
+    }
+    if (direct && obj.size < RESUME_MIN && obj.size <= SMALL_OBJECT) {
+      const res = await direct.get(options.bucket, obj.key, {ifMatch: obj.etag || undefined, signal})
+      writeSmall(res, res.bytes)
+      return
+    }
     let offset = 0
     if (obj.size >= RESUME_MIN) {
       const st = await lstat(tmp).catch(() => undefined)
@@ -244,21 +264,13 @@ export async function pull(ctx: PullContext, options: PullOptions): Promise<Pull
       {abortSignal: signal},
     )
     if (offset > 0 && !res.ContentRange) offset = 0 // the server sent the whole object: start over
-    const check = verifier(res)
-    const mtime = new Date(obj.lastModified)
 
     if (offset === 0 && obj.size <= SMALL_OBJECT) {
-      // small: verify in memory, then write, date and rename synchronously (cheaper than a thread-pool round trip per call)
-      const bytes = await res.Body!.transformToByteArray()
-      result.bytes += bytes.length
-      check.update(bytes)
-      const problem = check.problem(bytes.length, obj.size)
-      if (problem) throw new ItemError(problem)
-      const mtimeMs = writeSmallFile(tmp, target, bytes, mtime)
-      state.set(rel, {etag: obj.etag, size: obj.size, mtimeMs})
+      writeSmall(res, await res.Body!.transformToByteArray())
       return
     }
 
+    const check = verifier(res)
     if (offset > 0) for await (const chunk of createReadStream(tmp, {start: 0, end: offset - 1})) check.update(chunk as Buffer)
     let written = 0
     let mtimeMs = 0
@@ -354,6 +366,7 @@ export async function pull(ctx: PullContext, options: PullOptions): Promise<Pull
   } finally {
     if (ticker) clearInterval(ticker)
     if (saver) clearInterval(saver)
+    direct?.destroy()
     if (!dryRun) await state.save()
   }
   if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('Interrupted')
