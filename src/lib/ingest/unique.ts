@@ -24,14 +24,48 @@ const PARTITIONS = 256
 const BUFFER_BYTES = 16 * 1024
 export const DEFAULT_UNIQUE_MEMORY_ENTRIES = 100_000
 
-/** FNV-1a over UTF-16 code units. */
-function hash(s: string): number {
-  let h = 0x811c9dc5
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i)
-    h = Math.imul(h, 0x01000193)
+/**
+ * The duplicates among the records of one partition file, compared as UTF-8 bytes in an open-addressing table of
+ * record offsets (no string, no Map entry per record: only a duplicate becomes a string). Records are in line order
+ * (the Map's first occurrences, then everything after the spill), so the first one seen is the first occurrence.
+ */
+function findDuplicates(data: Buffer, onDuplicate: (d: LateDuplicate) => void): void {
+  let count = 0
+  for (let o = 0; o < data.length; o += 9 + data.readUInt32LE(o + 5)) count++
+  let size = 16
+  while (size < count * 2) size *= 2
+  const mask = size - 1
+  const table = new Int32Array(size) // record offset + 1; 0: empty
+  let o = 0
+  while (o < data.length) {
+    const len = data.readUInt32LE(o + 5)
+    const from = o + 9
+    let h = 0x811c9dc5
+    for (let i = from; i < from + len; i++) {
+      h ^= data[i]
+      h = Math.imul(h, 0x01000193)
+    }
+    let slot = (h ^ (h >>> 15)) & mask
+    for (;;) {
+      const at = table[slot]
+      if (at === 0) {
+        table[slot] = o + 1
+        break
+      }
+      const other = at - 1
+      if (data.readUInt32LE(other + 5) === len && sameBytes(data, other + 9, from, len)) {
+        onDuplicate({line: data.readUInt32LE(o), value: data.toString('utf8', from, from + len), firstLine: data.readUInt32LE(other), rowWasValid: data[o + 4] === 1})
+        break
+      }
+      slot = (slot + 1) & mask
+    }
+    o = from + len
   }
-  return h >>> 0
+}
+
+function sameBytes(data: Buffer, a: number, b: number, len: number): boolean {
+  for (let i = 0; i < len; i++) if (data[a + i] !== data[b + i]) return false
+  return true
 }
 
 export class UniqueTracker {
@@ -85,20 +119,37 @@ export class UniqueTracker {
   }
 
   private write(value: string, line: number, rowValid: boolean): void {
-    const p = hash(value) & (PARTITIONS - 1)
-    const bytes = Buffer.byteLength(value)
+    // FNV-1a over UTF-16 code units, and whether the value is ASCII (then its bytes are its char codes)
+    let h = 0x811c9dc5
+    let or = 0
+    const n = value.length
+    for (let i = 0; i < n; i++) {
+      const c = value.charCodeAt(i)
+      or |= c
+      h ^= c
+      h = Math.imul(h, 0x01000193)
+    }
+    const p = (h >>> 0) & (PARTITIONS - 1)
+    const ascii = or < 0x80
+    const bytes = ascii ? n : Buffer.byteLength(value)
     const need = 9 + bytes
     if (this.used[p] + need > BUFFER_BYTES) this.flush(p)
     let buf = this.buffers[p]
     if (need > BUFFER_BYTES) buf = Buffer.allocUnsafe(need) // a huge value: written on its own
-    let o = buf === this.buffers[p] ? this.used[p] : 0
-    buf.writeUInt32LE(line, o)
+    const o = buf === this.buffers[p] ? this.used[p] : 0
+    buf[o] = line & 0xff
+    buf[o + 1] = (line >>> 8) & 0xff
+    buf[o + 2] = (line >>> 16) & 0xff
+    buf[o + 3] = line >>> 24
     buf[o + 4] = rowValid ? 1 : 0
-    buf.writeUInt32LE(bytes, o + 5)
-    buf.write(value, o + 9, 'utf8')
-    o += need
-    if (buf === this.buffers[p]) this.used[p] = o
-    else appendFileSync(this.file(p), buf.subarray(0, o))
+    buf[o + 5] = bytes & 0xff
+    buf[o + 6] = (bytes >>> 8) & 0xff
+    buf[o + 7] = (bytes >>> 16) & 0xff
+    buf[o + 8] = bytes >>> 24
+    if (ascii) for (let i = 0; i < n; i++) buf[o + 9 + i] = value.charCodeAt(i)
+    else buf.write(value, o + 9, 'utf8')
+    if (buf === this.buffers[p]) this.used[p] = o + need
+    else appendFileSync(this.file(p), buf.subarray(0, o + need))
   }
 
   private file(p: number): string {
@@ -131,19 +182,7 @@ export class UniqueTracker {
         } catch {
           continue // an empty partition has no file
         }
-        const first = new Map<string, number>()
-        let o = 0
-        while (o < data.length) {
-          const line = data.readUInt32LE(o)
-          const rowValid = data[o + 4] === 1
-          const len = data.readUInt32LE(o + 5)
-          const value = data.toString('utf8', o + 9, o + 9 + len)
-          o += 9 + len
-          const seen = first.get(value)
-          // records are in line order (the Map's first occurrences, then everything after the spill)
-          if (seen === undefined) first.set(value, line)
-          else onDuplicate({line, value, firstLine: seen, rowWasValid: rowValid})
-        }
+        findDuplicates(data, onDuplicate)
       }
     } finally {
       this.dispose()
