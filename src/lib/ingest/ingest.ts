@@ -95,7 +95,10 @@ export interface IngestContext {
   signal?: AbortSignal
 }
 
-const PART_SIZE = 8 * 1024 * 1024
+/** 5 MiB, S3's smallest part: part buffers are most of the upload memory (2 uploads × (QUEUE_SIZE + 1) of them). */
+const PART_SIZE = 5 * 1024 * 1024
+/** Read size of the file (smaller chunks: less in flight between the streams, the uploads and the worker). */
+const CHUNK = 1 << 18
 /** Parts in flight per upload: memory ≈ 2 uploads × (QUEUE_SIZE + 1) × part size. */
 const QUEUE_SIZE = 2
 
@@ -166,7 +169,7 @@ function counter(onChunk: (bytes: number, lines: number) => void): Transform {
 /** One readable → two writables, at the pace of the slower one. */
 function tee(a: Writable, b: Writable): Writable {
   return new Writable({
-    highWaterMark: 1 << 20,
+    highWaterMark: CHUNK,
     write(chunk: Buffer, _enc, cb) {
       const okA = a.write(chunk)
       const okB = b.write(chunk)
@@ -366,8 +369,8 @@ async function ingestOne(ctx: IngestContext, source: Source, run: RunState): Pro
 
     if (run.mode === 'local') {
       const datasets = run.datasets
-      const curateIn = new PassThrough({highWaterMark: 1 << 20})
-      const reading = pipeline(createReadStream(file, {highWaterMark: 1 << 20}), count, tee(rawWriter.stream, curateIn), {signal: ac.signal})
+      const curateIn = new PassThrough({highWaterMark: CHUNK})
+      const reading = pipeline(createReadStream(file, {highWaterMark: CHUNK}), count, tee(rawWriter.stream, curateIn), {signal: ac.signal})
       const uploading = rawWriter.done
       const curating = curateStream(
         curateIn,
@@ -413,7 +416,7 @@ async function ingestOne(ctx: IngestContext, source: Source, run: RunState): Pro
       if (definition !== undefined) {
         await s3.send(new PutObjectCommand({Bucket: buckets.raw, Key: datasetDefinitionKey(dataset), Body: JSON.stringify(definition), ContentType: 'application/json'}), {abortSignal: ctx.signal})
       }
-      await Promise.all([pipeline(createReadStream(file, {highWaterMark: 1 << 20}), count, rawWriter.stream, {signal: ac.signal}), rawWriter.done]).catch((e) => {
+      await Promise.all([pipeline(createReadStream(file, {highWaterMark: CHUNK}), count, rawWriter.stream, {signal: ac.signal}), rawWriter.done]).catch((e) => {
         ac.abort(e)
         throw e
       })

@@ -15,7 +15,7 @@ import type {IngestReport} from './report.js'
  * Messages main → worker: {type: 'data', chunk} | {type: 'end'} | {type: 'pause'} | {type: 'resume'}
  * worker → main: {type: 'ack'} | {type: 'out', chunk} | {type: 'out-end'} | {type: 'result', report} | {type: 'error', message, code?}
  */
-const IN_FLIGHT = 4
+const IN_FLIGHT = 2
 
 export interface WorkerPipelineOptions extends IngestOptions {
   /** Heap cap of the worker's old generation (MB). Default 48 for CSV, 64 + 8 per column for parquet. */
@@ -33,7 +33,7 @@ export function createWorkerPipeline(options: WorkerPipelineOptions): IngestPipe
   const {maxOldGenerationSizeMb = options.output === 'parquet' ? 64 + 8 * columns : 48, ...pipelineOptions} = options
   const worker = new Worker(WORKER_MAIN, {
     workerData: {options: pipelineOptions},
-    resourceLimits: {maxOldGenerationSizeMb, maxYoungGenerationSizeMb: 8},
+    resourceLimits: {maxOldGenerationSizeMb, maxYoungGenerationSizeMb: 4},
     stdout: false,
     stderr: false,
   })
@@ -50,7 +50,7 @@ export function createWorkerPipeline(options: WorkerPipelineOptions): IngestPipe
   result.catch(() => {})
 
   const output = new Readable({
-    highWaterMark: 1 << 20,
+    highWaterMark: 1 << 18,
     read() {
       if (paused) {
         paused = false
@@ -63,7 +63,7 @@ export function createWorkerPipeline(options: WorkerPipelineOptions): IngestPipe
     },
   })
   const input = new Writable({
-    highWaterMark: 1 << 20,
+    highWaterMark: 1 << 18,
     write(chunk: Buffer, _enc, cb) {
       inFlight++
       worker.postMessage({type: 'data', chunk})
