@@ -61,6 +61,7 @@ export async function waitForStackStable(
   const since = options.since.getTime() - 1000
   const id = options.stackId ?? stackName
   let delay = 150
+  let finalRound = false
   for (;;) {
     options.signal?.throwIfAborted()
     let fresh: DeployEvent[] = []
@@ -96,7 +97,10 @@ export async function waitForStackStable(
       else throw mapAwsError(e, {doing: `describing ${stackName}`})
     }
     if (status && TERMINAL.test(status) && !/_IN_PROGRESS$/.test(status)) {
-      return {stackName, status, statusReason, events, rootCause: rootCauseOf(events)}
+      // The stack may have finished between reading its events and its status: read the events once more.
+      if (finalRound) return {stackName, status, statusReason, events, rootCause: rootCauseOf(events)}
+      finalRound = true
+      continue
     }
     if (Date.now() > deadline) {
       throw new CapeError('DEPLOY_TIMEOUT', `Stack ${stackName} is still ${status} after the deadline.`, {

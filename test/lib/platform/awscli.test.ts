@@ -2,7 +2,7 @@ import {CreateAccessKeyCommand, CreateUserCommand} from '@aws-sdk/client-iam'
 import {CreateBucketCommand, HeadObjectCommand, ListObjectsV2Command} from '@aws-sdk/client-s3'
 import {execFile} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
-import {existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync, utimesSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join, relative} from 'node:path'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
@@ -136,7 +136,13 @@ describe.skipIf(!existsSync(AWS))('awscli (/usr/bin/aws) against the local platf
       'sub/with space.txt': Buffer.from('spaces and ü'),
       'sub/deeper/c.bin': randomBytes(70_000),
     }
-    for (const [name, bytes] of Object.entries(files)) writeFileSync(join(src, name), bytes)
+    // aws s3 sync re-uploads a file whose mtime is newer than the object's LastModified (whole seconds): date the
+    // files a minute back so the second sync compares like on any real folder, not within the same second.
+    const past = new Date(Date.now() - 60_000)
+    for (const [name, bytes] of Object.entries(files)) {
+      writeFileSync(join(src, name), bytes)
+      utimesSync(join(src, name), past, past)
+    }
     await admin.s3.send(new CreateBucketCommand({Bucket: 'cli-sync'}))
     const up = await ok(['s3', 'sync', 'sync-src', 's3://cli-sync/folder/', '--no-progress'])
     expect(up.stdout.match(/^upload: /gm)).toHaveLength(4)
