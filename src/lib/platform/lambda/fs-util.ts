@@ -1,6 +1,7 @@
 import {randomBytes} from 'node:crypto'
-import {mkdir, readFile, rename, rm, writeFile} from 'node:fs/promises'
+import {mkdir, rename, rm, writeFile} from 'node:fs/promises'
 import {dirname} from 'node:path'
+import {writeJsonFile} from '../state-file.js'
 
 /** Write a file atomically: temp file next to it, then rename over it (a crash never leaves half a file). */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
@@ -13,22 +14,6 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     await rm(tmp, {force: true})
     throw error
   }
-}
-
-export async function writeJsonAtomic(path: string, data: unknown): Promise<void> {
-  await writeFileAtomic(path, `${JSON.stringify(data, null, 2)}\n`)
-}
-
-/** Parsed JSON, or undefined when the file does not exist. */
-export async function readJson<T>(path: string): Promise<T | undefined> {
-  let text: string
-  try {
-    text = await readFile(path, 'utf8')
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw error
-  }
-  return JSON.parse(text) as T
 }
 
 /**
@@ -61,7 +46,7 @@ export class JsonFileWriter {
   private async loop(): Promise<void> {
     while (this.dirty) {
       this.dirty = false
-      await writeJsonAtomic(this.path, this.snapshot())
+      await writeJsonFile(this.path, this.snapshot())
     }
   }
 }

@@ -8,7 +8,8 @@ import {CapeError, inputRejected, notFoundError, remoteFailed} from '../../cli/e
 import {ensureBootstrap} from './bootstrap.js'
 import {type ChildOutcome, type RunningChild, runInChild} from './child.js'
 import {CodeStore} from './code-store.js'
-import {JsonFileWriter, readJson} from './fs-util.js'
+import {readJsonFile} from '../state-file.js'
+import {JsonFileWriter} from './fs-util.js'
 import type {
   Credentials,
   FunctionActivity,
@@ -75,8 +76,8 @@ export async function createLambdaRuntime(options: LambdaRuntimeOptions): Promis
  * another process than the platform).
  */
 export async function readLambdaState(dataDir: string): Promise<{functions: FunctionInfo[]; activity: Record<string, FunctionActivity>}> {
-  const registry = await readJson<RegistryFile>(join(dataDir, 'functions.json'))
-  const activity = await readJson<ActivityFile>(join(dataDir, 'invocations.json'))
+  const registry = await readJsonFile<RegistryFile>(join(dataDir, 'functions.json'))
+  const activity = await readJsonFile<ActivityFile>(join(dataDir, 'invocations.json'))
   return {functions: registry?.functions ?? [], activity: activity?.functions ?? {}}
 }
 
