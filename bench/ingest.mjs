@@ -10,36 +10,25 @@
 // Not a test: starts its own platform in a temp folder, deploys phase1, generates the files there, runs the built
 // CLI as a subprocess (as users do), samples its peak RSS (VmHWM in /proc/<pid>/status), prints figures, cleans up.
 import {spawn, spawnSync} from 'node:child_process'
-import {createWriteStream, mkdtempSync, readFileSync, rmSync, statSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {createWriteStream, readFileSync, rmSync, statSync} from 'node:fs'
 import path from 'node:path'
 import {Readable, Writable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 import {performance} from 'node:perf_hooks'
 import {fileURLToPath} from 'node:url'
+import {numArg, benchWorkspace} from './common.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const core = await import('../dist/lib/ingest/index.js').catch(() => {
   throw new Error('build first: npm run build')
 })
 
-const arg = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i === -1 ? def : Number(process.argv[i + 1])
-}
-const MB = arg('mb', 1024)
-const SMALL_MB = arg('small-mb', 100)
-const PARQUET_ROWS = arg('parquet-rows', 1_000_000)
+const MB = numArg('mb', 1024)
+const SMALL_MB = numArg('small-mb', 100)
+const PARQUET_ROWS = numArg('parquet-rows', 1_000_000)
 const AWS = '/usr/bin/aws'
 
-const work = mkdtempSync(path.join(tmpdir(), 'cape-bench-ingest-'))
-const env = {
-  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(AWS_|CAPE_)/.test(k))),
-  CAPE_HOME: path.join(work, '.cape'),
-  AWS_SHARED_CREDENTIALS_FILE: path.join(work, 'aws-credentials'),
-  AWS_CONFIG_FILE: path.join(work, 'aws-config'),
-  NO_COLOR: '1',
-}
+const {work, env} = benchWorkspace('ingest')
 
 const vmHwmKb = (pid) => {
   try {

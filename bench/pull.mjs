@@ -8,14 +8,14 @@
 // built CLI as a subprocess (as users do), prints the figures and ratios, cleans up.
 import {spawn, spawnSync} from 'node:child_process'
 import {createHash, randomBytes} from 'node:crypto'
-import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {readFileSync, rmSync} from 'node:fs'
 import path from 'node:path'
 import {performance} from 'node:perf_hooks'
 import {fileURLToPath} from 'node:url'
 import {PutObjectCommand} from '@aws-sdk/client-s3'
 import {Upload} from '@aws-sdk/lib-storage'
 import pLimit from 'p-limit'
+import {numArg, benchWorkspace} from './common.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const {createClients} = await import('../dist/lib/aws/clients.js').catch(() => {
@@ -45,24 +45,13 @@ async function platformStats({endpoint, region, credentials}) {
   return (await res.json()).s3
 }
 
-const arg = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i === -1 ? def : Number(process.argv[i + 1])
-}
-const SMALL = arg('small', 2000)
-const BIG = arg('big', 5)
-const BIG_MB = arg('big-mb', 100)
-const MANY = arg('many', 10_000)
+const SMALL = numArg('small', 2000)
+const BIG = numArg('big', 5)
+const BIG_MB = numArg('big-mb', 100)
+const MANY = numArg('many', 10_000)
 const AWS = '/usr/bin/aws'
 
-const work = mkdtempSync(path.join(tmpdir(), 'cape-bench-pull-'))
-const env = {
-  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(AWS_|CAPE_)/.test(k))),
-  CAPE_HOME: path.join(work, '.cape'),
-  AWS_SHARED_CREDENTIALS_FILE: path.join(work, 'aws-credentials'),
-  AWS_CONFIG_FILE: path.join(work, 'aws-config'),
-  NO_COLOR: '1',
-}
+const {work, env} = benchWorkspace('pull')
 
 function run(cmd, args, extraEnv = {}) {
   return new Promise((resolve, reject) => {

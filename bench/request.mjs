@@ -6,12 +6,12 @@
 // Not a test: starts its own platform in a temp folder, deploys phase1, seeds curated data with the admin SDK client,
 // runs the built CLI as a subprocess (as users do) with --ndjson, prints the figures, cleans up.
 import {spawn} from 'node:child_process'
-import {mkdtempSync, readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {performance} from 'node:perf_hooks'
 import {fileURLToPath} from 'node:url'
 import {GetObjectCommand, PutObjectCommand} from '@aws-sdk/client-s3'
+import {arg, benchWorkspace} from './common.mjs'
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const {createClients} = await import('../dist/lib/aws/clients.js').catch(() => {
@@ -20,24 +20,13 @@ const {createClients} = await import('../dist/lib/aws/clients.js').catch(() => {
 const {pollDelay, DEFAULT_INTERVAL_MS, DEFAULT_MAX_INTERVAL_MS} = await import('../dist/lib/requests/wait.js')
 const {parseDuration} = await import('../dist/lib/cli/duration.js')
 
-const argv = (name, def) => {
-  const i = process.argv.indexOf(`--${name}`)
-  return i === -1 ? def : process.argv[i + 1]
-}
-const ROWS = Number(argv('rows', 100_000))
-const RUNS = Number(argv('runs', 5))
-const FORMAT = argv('format', 'csv')
-const INTERVAL = argv('interval', undefined)
+const ROWS = Number(arg('rows', 100_000))
+const RUNS = Number(arg('runs', 5))
+const FORMAT = arg('format', 'csv')
+const INTERVAL = arg('interval', undefined)
 const intervalMs = INTERVAL ? parseDuration(INTERVAL) : DEFAULT_INTERVAL_MS
 
-const work = mkdtempSync(path.join(tmpdir(), 'cape-bench-request-'))
-const env = {
-  ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(AWS_|CAPE_)/.test(k))),
-  CAPE_HOME: path.join(work, '.cape'),
-  AWS_SHARED_CREDENTIALS_FILE: path.join(work, 'aws-credentials'),
-  AWS_CONFIG_FILE: path.join(work, 'aws-config'),
-  NO_COLOR: '1',
-}
+const {work, env} = benchWorkspace('request')
 
 function cape(...args) {
   return new Promise((resolve, reject) => {
