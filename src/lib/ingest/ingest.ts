@@ -15,7 +15,7 @@ import {META, curateStream, curatedKeyFor, curatedMetadata, datasetDefinitionKey
 import {getDataset, loadDatasets, type Datasets} from './datasets.js'
 import {validateStream} from './pipeline.js'
 import {createWorkerPipeline, workerPipelineAvailable} from './pipeline-worker.js'
-import {renderReport, type Issue} from './report.js'
+import {renderReport, type IngestReport, type Issue} from './report.js'
 import {abortStaleUploads, deleteQuietly, findIngested, headOrUndefined, waitForReport, writeMarker} from './s3-state.js'
 import {createS3Writer} from './s3-writer.js'
 import {sniffFile} from './sniff.js'
@@ -50,6 +50,27 @@ export interface IngestOptions {
 }
 
 export type FileStatus = 'ingested' | 'skipped' | 'rejected' | 'failed' | 'timeout' | 'planned'
+
+/** A file's outcome from its validation report (made by the CLI, or stored by the transform function). */
+function applyReport(
+  result: IngestFileResult,
+  report: Pick<IngestReport, 'dataset' | 'variant' | 'rows' | 'columns' | 'errors' | 'errorCount'>,
+  reportKey: string,
+  curatedKey: string | null,
+  status: IngestFileResult['status'],
+): void {
+  Object.assign(result, {
+    dataset: report.dataset ?? result.dataset,
+    variant: report.variant ?? result.variant,
+    rows: report.rows,
+    columns: report.columns,
+    reportKey,
+    errors: report.errors,
+    errorCount: report.errorCount,
+    curatedKey,
+    status,
+  })
+}
 
 export interface IngestFileResult {
   source: string
@@ -399,17 +420,7 @@ async function ingestOne(ctx: IngestContext, source: Source, run: RunState): Pro
       }
       const outcome = (settled[2] as PromiseFulfilledResult<Awaited<typeof curating>>).value
       const report = outcome.report
-      Object.assign(result, {
-        dataset: report.dataset ?? result.dataset,
-        variant: report.variant ?? result.variant,
-        rows: report.rows,
-        columns: report.columns,
-        reportKey,
-        errors: report.errors,
-        errorCount: report.errorCount,
-        curatedKey: outcome.curated ? curatedKey : null,
-        status: outcome.curated ? 'ingested' : 'rejected',
-      })
+      applyReport(result, report, reportKey, outcome.curated ? curatedKey : null, outcome.curated ? 'ingested' : 'rejected')
       if (!outcome.curated) result.reportText = renderReport(report, {file: source.source})
     } else {
       const definition = run.datasets.get(dataset)?.source !== 'built-in' ? userDefinition(ctx.env, dataset) : undefined
@@ -422,17 +433,7 @@ async function ingestOne(ctx: IngestContext, source: Source, run: RunState): Pro
       })
       progress.update(source.source, 'waiting for the transform function', {reset: true})
       const stored = await waitForReport(s3, {bucket: buckets.raw, key: reportKey, ingestId, deadline: run.deadline, signal: ctx.signal})
-      Object.assign(result, {
-        dataset: stored.dataset ?? result.dataset,
-        variant: stored.variant ?? result.variant,
-        rows: stored.rows,
-        columns: stored.columns,
-        reportKey,
-        errors: stored.errors,
-        errorCount: stored.errorCount,
-        curatedKey: stored.valid && stored.curatedKey ? stored.curatedKey : null,
-        status: stored.failure ? 'failed' : stored.valid ? 'ingested' : 'rejected',
-      })
+      applyReport(result, stored, reportKey, stored.valid && stored.curatedKey ? stored.curatedKey : null, stored.failure ? 'failed' : stored.valid ? 'ingested' : 'rejected')
       if (stored.failure) result.error = {code: 'TRANSFORM_FAILED', message: stored.failure, hints: ['Look at the function\'s logs: CloudWatch on AWS; $CAPE_HOME/lambda/logs/ on the local platform.'], exit: ExitCode.remoteFailed}
       else if (!stored.valid) result.reportText = stored.text
     }
