@@ -6,6 +6,7 @@ import {GetObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, ListOb
 import {parquetMetadata, parquetReadObjects} from 'hyparquet'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {cleanEnv, cliBin, repoRoot} from '../helpers/cli.js'
+import {BROKEN_FIXTURES, brokenLinesAndRules} from '../helpers/fixtures.js'
 import {localWorkspace, type LocalWorkspace} from '../helpers/platform.js'
 import {startSshd, type Sshd} from '../helpers/sshd.js'
 
@@ -159,19 +160,7 @@ describe('cape ingest on the local platform', () => {
   })
 
   it('every broken fixture is rejected with its lines; its report is stored next to raw; nothing in curated; exit 6', async () => {
-    const broken: Record<string, Array<[number | undefined, string]>> = {
-      'participants_bad_dates.csv': [[4, 'date'], [5, 'date'], [6, 'date'], [8, 'date'], [11, 'date']],
-      'participants_duplicate_id.csv': [[7, 'unique'], [8, 'unique']],
-      'participants_missing_site.csv': [[3, 'required'], [5, 'required'], [6, 'required'], [6, 'required']],
-      'participants_ragged.csv': [[3, 'ragged'], [5, 'ragged']],
-      'participants_semicolon.csv': [[1, 'delimiter']],
-      'participants_duplicate_header.csv': [[1, 'header-duplicate']],
-      'participants_unknown_header.csv': [[1, 'header-unknown']],
-      'participants_latin1.csv': [[5, 'encoding']],
-      'empty.csv': [[undefined, 'empty-file']],
-      'binary.csv': [[1, 'encoding']],
-    }
-    const names = Object.keys(broken)
+    const names = Object.keys(BROKEN_FIXTURES)
     const r = await ws.cli(['ingest', ...names.map((n) => place(n, n)), '--transform', 'local', '--concurrency', '4', '--json'])
     expect(r.code, r.stderr).toBe(6)
     const out = r.json()
@@ -179,12 +168,12 @@ describe('cape ingest on the local platform', () => {
     for (const [i, name] of names.entries()) {
       const f = out.files[i]
       expect(f.source).toBe(`in/${name}`)
-      expect(f.errors.map((e: any) => [e.line, e.rule]), name).toEqual(broken[name])
+      expect(f.errors.map((e: any) => [e.line, e.rule]), name).toEqual(brokenLinesAndRules(name))
       expect(f).toMatchObject({status: 'rejected', curatedKey: null})
       const dataset = f.dataset ?? 'unrecognised'
       expect(f.rawKey).toBe(day(name, dataset))
       const report = JSON.parse((await get(raw, `_reports/${f.rawKey}.json`)).body.toString())
-      expect(report.errors.map((e: any) => [e.line, e.rule])).toEqual(broken[name])
+      expect(report.errors.map((e: any) => [e.line, e.rule])).toEqual(brokenLinesAndRules(name))
       expect(report).toMatchObject({valid: false, rawKey: f.rawKey, curatedKey: null})
       expect((await get(raw, f.rawKey)).body.equals(fixture(name))).toBe(true) // raw as-is
       expect(await exists(curated, f.rawKey)).toBe(false)

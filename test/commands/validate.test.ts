@@ -2,6 +2,7 @@ import {writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
 import {runCli, tempDir} from '../helpers/cli.js'
+import {BROKEN_FIXTURES} from '../helpers/fixtures.js'
 
 const fx = (name: string) => `fixtures/${name}`
 const where = (file: any) => file.errors.map((e: any) => [e.line, e.rule, ...(e.column && !e.rule.startsWith('header') ? [e.column] : [])])
@@ -28,26 +29,14 @@ describe('cape validate', () => {
   })
 
   it('every broken fixture: exit 6, each problem with line, column and rule (never a crash)', async () => {
-    const broken = {
-      'participants_bad_dates.csv': [[4, 'date', 'DOB'], [5, 'date', 'DOB'], [6, 'date', 'DOB'], [8, 'date', 'DOB'], [11, 'date', 'DOB']],
-      'participants_duplicate_id.csv': [[7, 'unique', 'participant_id'], [8, 'unique', 'participant_id']],
-      'participants_missing_site.csv': [[3, 'required', 'site'], [5, 'required', 'site'], [6, 'required', 'participant_id'], [6, 'required', 'site']],
-      'participants_ragged.csv': [[3, 'ragged'], [5, 'ragged']],
-      'participants_semicolon.csv': [[1, 'delimiter']],
-      'participants_duplicate_header.csv': [[1, 'header-duplicate']],
-      'participants_unknown_header.csv': [[1, 'header-unknown']],
-      'participants_latin1.csv': [[5, 'encoding']],
-      'empty.csv': [[undefined, 'empty-file']],
-      'binary.csv': [[1, 'encoding']],
-    }
-    const names = Object.keys(broken)
+    const names = Object.keys(BROKEN_FIXTURES)
     const r = await runCli(['validate', ...names.map(fx), '--json'])
     expect(r.code, r.stderr).toBe(6)
     const out = r.json()
     expect(out).toMatchObject({valid: false, counts: {files: names.length, valid: 0, invalid: names.length}})
     for (const [i, name] of names.entries()) {
       expect(out.files[i].file).toBe(fx(name))
-      expect(where(out.files[i]), name).toEqual(broken[name as keyof typeof broken].map((w) => (w[0] === undefined ? [undefined, w[1]] : w)))
+      expect(where(out.files[i]), name).toEqual(BROKEN_FIXTURES[name].map((w) => (w[2] === undefined ? [w[0], w[1]] : w)))
     }
     const date = out.files[0].errors[2]
     expect(date).toMatchObject({line: 6, column: 'DOB', value: '12/05/1988', rule: 'date', message: expect.stringContaining('YYYY-MM-DD')})
