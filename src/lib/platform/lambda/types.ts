@@ -37,15 +37,7 @@ export interface FunctionDefinition {
 }
 
 /** A registered function as stored in functions.json (no code bytes). */
-export interface FunctionInfo {
-  name: string
-  arn: string
-  roleArn: string
-  handler: string
-  runtime: string
-  timeoutSeconds: number
-  memoryMb: number
-  environment: Record<string, string>
+export interface FunctionInfo extends Omit<FunctionDefinition, 'code'> {
   codeSha256: string
   codeSize: number
   lastModified: string
