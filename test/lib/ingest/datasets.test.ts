@@ -5,14 +5,15 @@ import {getDataset, loadDatasets} from '../../../src/lib/ingest/index.js'
 import {run, where} from './helpers.js'
 
 const definitionError = (extra: unknown): CapeError => {
+  let caught: unknown
   try {
     loadDatasets(extra)
   } catch (e) {
-    expect(e).toBeInstanceOf(CapeError)
-    expect(e).toMatchObject({code: 'DATASET_DEFINITION_INVALID', exit: ExitCode.config})
-    return e as CapeError
+    caught = e
   }
-  throw new Error('loadDatasets did not throw')
+  expect(caught).toBeInstanceOf(CapeError)
+  expect(caught).toMatchObject({code: 'DATASET_DEFINITION_INVALID', exit: ExitCode.config})
+  return caught as CapeError
 }
 
 const visits = {

@@ -87,15 +87,21 @@ function parsed(req: IncomingSignedRequest): ParsedAuth {
   return p!
 }
 
-function authCode(f: () => void): {code: string; status: number; message: string} {
+/** The AuthError `f` throws (anything else, or nothing thrown, fails the test). */
+function authError(f: () => void): AuthError {
+  let caught: unknown
   try {
     f()
   } catch (e) {
-    expect(e).toBeInstanceOf(AuthError)
-    const a = e as AuthError
-    return {code: a.code, status: a.status, message: a.message}
+    caught = e
   }
-  throw new Error('expected an AuthError')
+  expect(caught).toBeInstanceOf(AuthError)
+  return caught as AuthError
+}
+
+function authCode(f: () => void): {code: string; status: number; message: string} {
+  const a = authError(f)
+  return {code: a.code, status: a.status, message: a.message}
 }
 
 describe('sigv4 header auth, S3 (real SDK v3 requests)', () => {
@@ -161,13 +167,9 @@ describe('sigv4 header auth, S3 (real SDK v3 requests)', () => {
   it('rejects a wrong secret, and explains with the canonical request', async () => {
     const c = await wire(() => s3Client({secret: 'not-the-secret'}).send(new GetObjectCommand({Bucket: 'b', Key: ODD_KEY})))
     const req = incoming(c)
-    try {
-      verifySignature(req, parsed(req), SECRET)
-      expect.unreachable()
-    } catch (e) {
-      expect(e).toMatchObject({code: 'SignatureDoesNotMatch', status: 403})
-      expect((e as AuthError).details?.CanonicalRequest).toContain('/b/a%20b/c%2Bd%252F%23.csv')
-    }
+    const e = authError(() => verifySignature(req, parsed(req), SECRET))
+    expect(e).toMatchObject({code: 'SignatureDoesNotMatch', status: 403})
+    expect(e.details?.CanonicalRequest).toContain('/b/a%20b/c%2Bd%252F%23.csv')
   })
 
   it('S3 does not double-encode the path: a double-encoding signer is rejected', async () => {
