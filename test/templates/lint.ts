@@ -20,6 +20,8 @@ export async function lintTemplate(body: string): Promise<LintProblem[]> {
   const db = await loadAwsServiceSpec()
   const t = parseTemplateBody(body) as Json
   const problems: LintProblem[] = []
+  /** The specification of one resource type, or undefined for a type CloudFormation does not have. */
+  const resourceSpec = (type: string): Json => (db.lookup('resource', 'cloudFormationType', 'equals', type) as Json)[0]
   const add = (rule: string, where: string, message: string): void => void problems.push({rule, where, message})
   const resources: Record<string, Json> = t.Resources ?? {}
 
@@ -71,12 +73,12 @@ export async function lintTemplate(body: string): Promise<LintProblem[]> {
     }
   }
   for (const [id, r] of Object.entries(resources)) {
-    const spec = db.lookup('resource', 'cloudFormationType', 'equals', r.Type) as Json
-    if (spec.length === 0) {
+    const spec = resourceSpec(r.Type)
+    if (!spec) {
       add('spec-type-unknown', `Resources.${id}`, `unknown resource type ${r.Type}`)
       continue
     }
-    checkProps(spec.only().properties, r.Properties ?? {}, `Resources.${id}.Properties`)
+    checkProps(spec.properties, r.Properties ?? {}, `Resources.${id}.Properties`)
   }
   // GetAtt attributes exist
   const walk = (v: Json, where: string): void => {
@@ -87,8 +89,8 @@ export async function lintTemplate(body: string): Promise<LintProblem[]> {
       const r = resources[rid]
       if (!r) add('ref-unknown', where, `GetAtt of unknown resource ${rid}`)
       else {
-        const spec = db.lookup('resource', 'cloudFormationType', 'equals', r.Type) as Json
-        if (spec.length === 1 && !spec.only().attributes[attr]) add('spec-attribute', where, `${r.Type} has no attribute ${attr}`)
+        const spec = resourceSpec(r.Type)
+        if (spec && !spec.attributes[attr]) add('spec-attribute', where, `${r.Type} has no attribute ${attr}`)
       }
     }
     for (const [k, x] of Object.entries(v)) walk(x, `${where}.${k}`)
