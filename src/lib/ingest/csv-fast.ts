@@ -45,6 +45,16 @@ export class CsvRecordReader {
     private readonly maxRecordBytes = 1 << 20,
   ) {}
 
+  /** True while a record is incomplete: the text pushed so far ends inside it (a quoted line break, or no line end yet). */
+  get pending(): boolean {
+    return this.tail.length > 0
+  }
+
+  /** True once push() or end() returned an error (nothing more is parsed). */
+  get stoppedByError(): boolean {
+    return this.failed
+  }
+
   /** Parse the next piece of text (whole characters). Returns an error once; nothing is parsed after it. */
   push(text: string): CsvReadError | undefined {
     if (this.failed) return undefined

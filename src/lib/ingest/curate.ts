@@ -1,4 +1,3 @@
-import {createHash} from 'node:crypto'
 import {Transform, type Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 import {PutObjectCommand, type S3Client} from '@aws-sdk/client-s3'
@@ -83,7 +82,7 @@ export interface StoredReport extends IngestReport {
 export interface CurateOutcome {
   report: IngestReport
   /** Set when the data was valid and the curated object written. */
-  curated?: {bucket: string; key: string; bytes: number; sha256: string}
+  curated?: {bucket: string; key: string; bytes: number}
   /** Where the report was stored (always: valid or not). */
   reportStored: {bucket: string; key: string}
 }
@@ -113,12 +112,10 @@ export interface CurateOptions {
  */
 export async function curateStream(source: Readable, target: CurateTarget, options: CurateOptions): Promise<CurateOutcome> {
   const p = (options.pipeline ?? createIngestPipeline)({datasets: options.datasets, dataset: options.dataset, output: options.output, maxErrors: options.maxErrors})
-  const hash = createHash('sha256')
   let bytes = 0
   // Hold the end of the curated stream until the report says valid; fail it otherwise (the upload then aborts).
   const gate = new Transform({
     transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk)
       bytes += chunk.length
       cb(null, chunk)
     },
@@ -149,7 +146,7 @@ export async function curateStream(source: Readable, target: CurateTarget, optio
   })
   if (report.valid) {
     if (failed) throw failed.reason
-    const curated = {bucket: target.curatedBucket, key: target.curatedKey, bytes, sha256: hash.digest('hex')}
+    const curated = {bucket: target.curatedBucket, key: target.curatedKey, bytes}
     const reportStored = await storeReport(target, report, curated.key)
     return {report, curated, reportStored}
   }

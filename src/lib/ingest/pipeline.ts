@@ -1,12 +1,12 @@
 import {Transform, type Readable, type TransformCallback, type Writable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 import {CsvRecordReader} from './csv-fast.js'
-import {type Datasets, getDataset} from './datasets.js'
+import {type ColumnType, type Datasets, getDataset} from './datasets.js'
 import {detectDataset, type HeaderMatch} from './detect.js'
 import {Utf8Guard} from './encoding.js'
 import type {IngestReport, Issue, IssueRule} from './report.js'
 import {showValue} from './report.js'
-import {checkType, compileColumn, type ColumnCheck, dateDays, isEmpty, parseDate, type TypedValue} from './values.js'
+import {checkType, compileColumn, type ColumnCheck, dateDays, dateDaysBytes, isEmpty, parseDate, type TypedValue} from './values.js'
 import {DEFAULT_UNIQUE_MEMORY_ENTRIES, UniqueTracker} from './unique.js'
 import {CsvRowWriter, DEFAULT_ROW_GROUP_SIZE, ParquetRowWriter, type RowWriter} from './writers.js'
 
@@ -26,6 +26,8 @@ export interface IngestOptions {
   maxRecordBytes?: number
   /** Distinct values of a `unique` column kept in memory before the check spills to temp files (see unique.ts). Default 100,000. */
   uniqueMemoryEntries?: number
+  /** Check clean lines on their bytes (see IngestStream.pushBytes). Default true; false sends every line through the CSV reader (tests compare both). */
+  byteLane?: boolean
 }
 
 export interface IngestPipeline {
@@ -96,6 +98,17 @@ class IngestStream extends Transform {
   private runEnd = 0
   private runRows = 0
 
+  /**
+   * The byte lane (see pushBytes): the columns as it checks them, set after the header when rows can be checked
+   * and written without decoding them (no value transform; CSV output in the file's own layout, or no output).
+   */
+  private lane: LaneColumn[] | undefined
+  private laneUnique: LaneColumn[] = []
+  /** Field starts of the line being checked by the lane (+ one past its LF). */
+  private bounds = new Int32Array(0)
+  /** An incomplete line at the end of the last chunk (the lane reads whole lines). */
+  private carry: Buffer | undefined
+
   private readonly errors: Issue[] = []
   private errorCount = 0
   private readonly byRule: Partial<Record<IssueRule, number>> = {}
@@ -151,10 +164,148 @@ class IngestStream extends Transform {
         return callback()
       }
     }
-    const err = this.reader.push(bytes.toString('utf8'))
+    if (this.lane !== undefined) this.pushBytes(bytes)
+    else this.readText(bytes.toString('utf8'))
+    afterWrite()
+  }
+
+  /** The string path: text (whole characters) to the CSV reader, whose records go to onRecord. */
+  private readText(text: string): void {
+    const err = this.reader.push(text)
     this.flushRun()
     if (err) this.parserError ??= Object.assign(new Error(err.message), {code: err.code})
-    afterWrite()
+  }
+
+  /**
+   * The byte lane. Most lines of a large file are "clean": no quote, no CR, the right number of fields, every value
+   * plainly valid. The lane checks such lines on the bytes (no string per field, no garbage) and writes them as
+   * they are; any line it does not accept whole — or any doubt — goes to the string path, which reports it exactly
+   * as it would have anyway. So the lane only ever accepts lines that the string path would have accepted and
+   * written the same (tested against it on fuzzed input); it never reports a problem itself.
+   */
+  private pushBytes(buf: Buffer): void {
+    let pos = 0
+    const len = buf.length
+    if (this.carry !== undefined) {
+      // finish the line cut by the last chunk
+      const lf = buf.indexOf(10)
+      if (lf === -1) {
+        this.carry = Buffer.concat([this.carry, buf])
+        if (this.carry.length > this.options.maxRecordBytes) this.readCarry()
+        return
+      }
+      const line = Buffer.concat([this.carry, buf.subarray(0, lf + 1)])
+      this.carry = undefined
+      if (this.laneRun(line, 0) === 0) this.readText(line.toString('utf8'))
+      pos = lf + 1
+    }
+    while (pos < len && !this.stopped && this.parserError === undefined) {
+      if (this.reader.pending) {
+        // the string path is inside a record (a quoted line break): hand it the next line; if that does not end the
+        // record either, the rest of the chunk (line by line would be quadratic on a long record)
+        const lf = buf.indexOf(10, pos)
+        const end = lf === -1 ? len : lf + 1
+        this.readText(buf.toString('utf8', pos, end))
+        pos = end
+        if (this.reader.pending && pos < len) {
+          this.readText(buf.toString('utf8', pos))
+          pos = len
+        }
+        continue
+      }
+      pos = this.laneRun(buf, pos)
+      if (pos >= len) break
+      const lf = buf.indexOf(10, pos)
+      if (lf === -1) {
+        this.carry = Buffer.from(buf.subarray(pos)) // a copy: the chunk can go
+        break
+      }
+      // a line the lane does not take: the string path checks (and reports) it
+      this.readText(buf.toString('utf8', pos, lf + 1))
+      pos = lf + 1
+    }
+  }
+
+  /** The carried incomplete line to the string path (at the end of input, or when it grows past a record's size). */
+  private readCarry(): void {
+    const carry = this.carry
+    this.carry = undefined
+    if (carry !== undefined && carry.length > 0) this.readText(carry.toString('utf8'))
+  }
+
+  /** Accept lines from `pos` (a line start) while the lane takes them; write them; return where it stopped. */
+  private laneRun(buf: Buffer, pos: number): number {
+    const start = pos
+    let rows = 0
+    for (;;) {
+      const next = this.laneLine(buf, pos)
+      if (next < 0) break
+      pos = next
+      rows++
+    }
+    if (rows > 0) {
+      this.rows += rows
+      this.validRows += rows
+      this.verbatim?.writeBytes(buf.subarray(start, pos))
+    }
+    return pos
+  }
+
+  /** One line at `a`: the index after its LF when the lane accepts it (and records its unique values), else -1. */
+  private laneLine(buf: Buffer, a: number): number {
+    const len = buf.length
+    const bounds = this.bounds
+    const n = bounds.length - 1
+    bounds[0] = a
+    let k = 1
+    let j = a
+    for (; j < len; j++) {
+      const c = buf[j]
+      if (c <= 44) {
+        if (c === 10) break
+        if (c === 44) {
+          if (k === n) return -1 // too many fields
+          bounds[k++] = j + 1
+        } else if (c === 34 || c === 13) return -1 // quotes and CRs: the string path
+      }
+    }
+    if (j >= len || j === a || k !== n) return -1 // incomplete, blank, or too few fields
+    bounds[n] = j + 1
+    const columns = this.lane!
+    for (let i = 0; i < columns.length; i++) {
+      const col = columns[i]
+      if (col.pos < 0) continue // an optional column the file does not have
+      const from = bounds[col.pos]
+      const to = bounds[col.pos + 1] - 1
+      if (from === to) {
+        if (col.required) return -1
+        continue
+      }
+      const first = buf[from]
+      // printable ASCII first: not empty (see isEmpty); else decide on the text
+      if ((first <= 32 || first >= 127) && isEmpty(buf.toString('utf8', from, to))) return -1
+      if (col.kind === 2) {
+        if (Number.isNaN(dateDaysBytes(buf, from, to))) return -1
+      } else if (col.kind === 0) {
+        const text = buf.toString('utf8', from, to)
+        const checked = checkType(col.type, text)
+        if (!checked.ok || checked.text !== text) return -1
+      }
+      if (col.regex !== undefined && !col.regex.test(buf.toString('utf8', from, to))) return -1
+    }
+    // unique values: all known-new before any is recorded (a refused line is checked again by the string path)
+    const unique = this.laneUnique
+    for (let i = 0; i < unique.length; i++) {
+      const p = unique[i].pos
+      if (unique[i].tracker!.probeBytes(buf, bounds[p], bounds[p + 1] - 1)) return -1
+    }
+    const line = this.nextLine
+    for (let i = 0; i < unique.length; i++) {
+      const p = unique[i].pos
+      unique[i].tracker!.acceptBytes(buf, bounds[p], bounds[p + 1] - 1, line)
+    }
+    this.nextLine = line + 1
+    return j + 1
   }
 
   override _flush(callback: TransformCallback): void {
@@ -180,6 +331,7 @@ class IngestStream extends Transform {
       this.fatal({rule: 'encoding', line: tail.line, message: tail.message, hints: tail.hints})
       return finish()
     }
+    if (this.parserError === undefined) this.readCarry()
     const err = this.reader.end()
     if (err) this.parserError ??= Object.assign(new Error(err.message), {code: err.code})
     this.afterParse(() => finish())
@@ -253,6 +405,20 @@ class IngestStream extends Transform {
       if (inOrder && match.chain.row === undefined) this.verbatim = writer
     }
     else if (this.options.output === 'parquet') this.writer = new ParquetRowWriter(match.dataset.columns, push, {rowGroupSize: this.options.rowGroupSize, dataset: match.dataset.name})
+    const columns: LaneColumn[] = this.checks.map((check, i) => ({
+      pos: match.positions[i],
+      required: Boolean(check.column.required),
+      kind: this.kinds[i],
+      type: check.column.type,
+      regex: check.regex,
+      tracker: this.seen[i],
+    }))
+    const laneWrites = this.options.output === 'none' || this.verbatim !== undefined
+    if (this.options.byteLane && laneWrites && match.chain.row === undefined && !columns.some((c) => c.pos < 0 && c.required)) {
+      this.lane = columns
+      this.laneUnique = columns.filter((c) => c.tracker !== undefined)
+      this.bounds = new Int32Array(this.header.length + 1)
+    }
   }
 
   private fieldLine(values: readonly string[], line: number, sourceIndex: number): number {
@@ -388,7 +554,7 @@ class IngestStream extends Transform {
 
   private flushRun(): void {
     if (this.runRows === 0) return
-    this.verbatim!.writeLines(`${this.runText.slice(this.runStart, this.runEnd)}\n`, this.runRows)
+    this.verbatim!.writeLines(`${this.runText.slice(this.runStart, this.runEnd)}\n`)
     this.runText = ''
     this.runRows = 0
   }
@@ -451,6 +617,18 @@ class IngestStream extends Transform {
   }
 }
 
+/** A canonical column as the byte lane checks it: its field in the file, and checks as onRow does them. */
+interface LaneColumn {
+  /** Index of its field in the file's rows (-1: the file lacks this optional column). */
+  pos: number
+  required: boolean
+  /** 1 string, 2 date, 0 another type (see IngestStream.kinds). */
+  kind: number
+  type: ColumnType
+  regex: RegExp | undefined
+  tracker: UniqueTracker | undefined
+}
+
 function resolveOptions(opts: IngestOptions) {
   if (opts.dataset !== undefined) getDataset(opts.datasets, opts.dataset) // unknown --dataset: CapeError now, not a report
   const maxErrors = opts.maxErrors ?? DEFAULT_MAX_ERRORS
@@ -463,6 +641,7 @@ function resolveOptions(opts: IngestOptions) {
     rowGroupSize: opts.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE,
     maxRecordBytes: opts.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES,
     uniqueMemoryEntries: opts.uniqueMemoryEntries ?? DEFAULT_UNIQUE_MEMORY_ENTRIES,
+    byteLane: opts.byteLane ?? true,
   }
 }
 

@@ -23,6 +23,9 @@ export interface LateDuplicate {
 const PARTITIONS = 256
 const BUFFER_BYTES = 16 * 1024
 export const DEFAULT_UNIQUE_MEMORY_ENTRIES = 100_000
+const FNV_OFFSET = 0x811c9dc5
+const FNV_PRIME = 0x01000193
+const EMPTY = Buffer.alloc(0)
 
 /**
  * The duplicates among the records of one partition file, compared as UTF-8 bytes in an open-addressing table of
@@ -40,10 +43,10 @@ function findDuplicates(data: Buffer, onDuplicate: (d: LateDuplicate) => void): 
   while (o < data.length) {
     const len = data.readUInt32LE(o + 5)
     const from = o + 9
-    let h = 0x811c9dc5
+    let h = FNV_OFFSET
     for (let i = from; i < from + len; i++) {
       h ^= data[i]
-      h = Math.imul(h, 0x01000193)
+      h = Math.imul(h, FNV_PRIME)
     }
     let slot = (h ^ (h >>> 15)) & mask
     for (;;) {
@@ -118,25 +121,81 @@ export class UniqueTracker {
     for (const [value, line] of map) this.write(value, line, false)
   }
 
+  /**
+   * The byte lane of the pipeline (pipeline.ts): is the value at [from, to) of `buf` (UTF-8) known now to be a
+   * duplicate? Nothing is recorded; acceptBytes() records it. Only the in-memory mode knows duplicates at once.
+   */
+  probeBytes(buf: Buffer, from: number, to: number): boolean {
+    if (this.map === undefined) return false
+    this.probed = buf.toString('utf8', from, to)
+    return this.map.has(this.probed)
+  }
+
+  /** Record the value last given to probeBytes() (same bytes), of a complete valid row on `line`. */
+  acceptBytes(buf: Buffer, from: number, to: number, line: number): void {
+    if (this.map !== undefined) {
+      if (this.map.size < this.memoryEntries) {
+        this.map.set(this.probed ?? buf.toString('utf8', from, to), line)
+        this.probed = undefined
+        return
+      }
+      this.spill()
+    }
+    this.probed = undefined
+    this.writeBytes(buf, from, to, line, true)
+  }
+
+  private probed: string | undefined
+
+  // Records are partitioned by the FNV-1a hash of the value's UTF-8 bytes (for an ASCII string: its char codes), so a
+  // value lands in the same partition whether it came as a string or as bytes.
   private write(value: string, line: number, rowValid: boolean): void {
-    // FNV-1a over UTF-16 code units, and whether the value is ASCII (then its bytes are its char codes)
-    let h = 0x811c9dc5
+    let h = FNV_OFFSET
     let or = 0
     const n = value.length
     for (let i = 0; i < n; i++) {
       const c = value.charCodeAt(i)
       or |= c
       h ^= c
-      h = Math.imul(h, 0x01000193)
+      h = Math.imul(h, FNV_PRIME)
     }
-    const p = (h >>> 0) & (PARTITIONS - 1)
-    const ascii = or < 0x80
-    const bytes = ascii ? n : Buffer.byteLength(value)
+    if (or >= 0x80) {
+      const bytes = Buffer.from(value, 'utf8')
+      this.writeBytes(bytes, 0, bytes.length, line, rowValid)
+      return
+    }
+    const at = this.reserve(h, n, line, rowValid)
+    const buf = this.target
+    for (let i = 0; i < n; i++) buf[at + i] = value.charCodeAt(i)
+    this.complete()
+  }
+
+  private writeBytes(src: Buffer, from: number, to: number, line: number, rowValid: boolean): void {
+    let h = FNV_OFFSET
+    for (let i = from; i < to; i++) {
+      h ^= src[i]
+      h = Math.imul(h, FNV_PRIME)
+    }
+    const at = this.reserve(h, to - from, line, rowValid)
+    const buf = this.target
+    if (to - from < 64) for (let i = from; i < to; i++) buf[at + i - from] = src[i]
+    else src.copy(buf, at, from, to)
+    this.complete()
+  }
+
+  // where reserve() put the record being written: the buffer, its partition and the record's end
+  private target: Buffer = EMPTY
+  private targetPartition = 0
+  private targetEnd = 0
+
+  /** Room for a record of `bytes` value bytes in its partition's buffer (or its own, when huge); writes its header. */
+  private reserve(hash: number, bytes: number, line: number, rowValid: boolean): number {
+    const p = (hash >>> 0) & (PARTITIONS - 1)
     const need = 9 + bytes
     if (this.used[p] + need > BUFFER_BYTES) this.flush(p)
-    let buf = this.buffers[p]
-    if (need > BUFFER_BYTES) buf = Buffer.allocUnsafe(need) // a huge value: written on its own
-    const o = buf === this.buffers[p] ? this.used[p] : 0
+    const own = need > BUFFER_BYTES // a huge value: written on its own
+    const buf = own ? Buffer.allocUnsafe(need) : this.buffers[p]
+    const o = own ? 0 : this.used[p]
     buf[o] = line & 0xff
     buf[o + 1] = (line >>> 8) & 0xff
     buf[o + 2] = (line >>> 16) & 0xff
@@ -146,10 +205,17 @@ export class UniqueTracker {
     buf[o + 6] = (bytes >>> 8) & 0xff
     buf[o + 7] = (bytes >>> 16) & 0xff
     buf[o + 8] = bytes >>> 24
-    if (ascii) for (let i = 0; i < n; i++) buf[o + 9 + i] = value.charCodeAt(i)
-    else buf.write(value, o + 9, 'utf8')
-    if (buf === this.buffers[p]) this.used[p] = o + need
-    else appendFileSync(this.file(p), buf.subarray(0, o + need))
+    this.target = buf
+    this.targetPartition = p
+    this.targetEnd = o + need
+    return o + 9
+  }
+
+  private complete(): void {
+    const p = this.targetPartition
+    if (this.target === this.buffers[p]) this.used[p] = this.targetEnd
+    else appendFileSync(this.file(p), this.target.subarray(0, this.targetEnd))
+    this.target = EMPTY
   }
 
   private file(p: number): string {

@@ -41,6 +41,26 @@ export function dateDays(value: string): number {
   return daysFromCivil(y, mo, d)
 }
 
+/** dateDays() of the UTF-8 bytes at [from, to) of `buf` (same answer as on their text), without decoding them. */
+export function dateDaysBytes(buf: Uint8Array, from: number, to: number): number {
+  if (to - from !== 10 || buf[from + 4] !== 45 || buf[from + 7] !== 45) return Number.NaN
+  const y = digitBytes(buf, from, from + 4)
+  const mo = digitBytes(buf, from + 5, from + 7)
+  const d = digitBytes(buf, from + 8, from + 10)
+  if (y < 0 || mo < 0 || d < 0 || mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) return Number.NaN
+  return daysFromCivil(y, mo, d)
+}
+
+function digitBytes(buf: Uint8Array, from: number, to: number): number {
+  let n = 0
+  for (let i = from; i < to; i++) {
+    const c = buf[i] - 48
+    if (c < 0 || c > 9) return -1
+    n = n * 10 + c
+  }
+  return n
+}
+
 /** The number written with ASCII digits at [from, to), or -1 if any is not one. */
 function digits(s: string, from: number, to: number): number {
   let n = 0

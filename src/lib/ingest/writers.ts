@@ -18,41 +18,67 @@ export interface RowWriter {
 
 export type Push = (bytes: Buffer) => void
 
-/** CSV: header + rows, "," delimiter, LF line endings, no BOM, quotes only where needed (`"` doubled). */
+/**
+ * CSV: header + rows, "," delimiter, LF line endings, no BOM, quotes only where needed (`"` doubled). Rows collect in
+ * a buffer pushed when full (~64 KiB per push, whatever the row size).
+ */
 export class CsvRowWriter implements RowWriter {
-  private text: string
-  private rows = 0
+  private buf: Buffer
+  private used = 0
 
   constructor(
     columns: readonly Column[],
     private readonly push: Push,
-    private readonly batchSize = 2000,
+    private readonly bufferBytes = 1 << 16,
   ) {
-    this.text = `${csvLine(columns.map((c) => c.name))}\n`
+    this.buf = Buffer.allocUnsafeSlow(bufferBytes)
+    this.append(`${csvLine(columns.map((c) => c.name))}\n`)
   }
 
   write(texts: readonly string[]): void {
-    this.text += `${csvLine(texts)}\n`
-    if (++this.rows >= this.batchSize) this.flush()
+    // csvLine writes what csv-stringify would with {delimiter ',', record_delimiter 'unix', quote/escape '"', quote_record_delimiter} (tested)
+    this.append(`${csvLine(texts)}\n`)
   }
 
-  /** `rows` rows already in their CSV form, each ending in LF (the caller vouches that they are what write() would give). */
-  writeLines(lines: string, rows: number): void {
-    this.text += lines
-    this.rows += rows
-    if (this.rows >= this.batchSize || this.text.length >= 1 << 16) this.flush()
+  /** Rows already in their CSV form, each ending in LF (the caller vouches that they are what write() would give). */
+  writeLines(lines: string): void {
+    this.append(lines)
+  }
+
+  /** The same as writeLines(), as UTF-8 bytes (copied: the caller may reuse them). */
+  writeBytes(bytes: Uint8Array): void {
+    if (bytes.length > this.buf.length - this.used) {
+      this.flush()
+      if (bytes.length >= this.bufferBytes) {
+        this.push(Buffer.from(bytes))
+        return
+      }
+    }
+    this.buf.set(bytes, this.used)
+    this.used += bytes.length
   }
 
   end(): void {
     this.flush()
   }
 
+  private append(text: string): void {
+    // at most 3 UTF-8 bytes per UTF-16 code unit
+    if (text.length * 3 > this.buf.length - this.used) {
+      this.flush()
+      if (text.length * 3 > this.bufferBytes) {
+        this.push(Buffer.from(text, 'utf8'))
+        return
+      }
+    }
+    this.used += this.buf.write(text, this.used, 'utf8')
+  }
+
   private flush(): void {
-    if (this.text.length === 0) return
-    // csvLine writes what csv-stringify would with {delimiter ',', record_delimiter 'unix', quote/escape '"', quote_record_delimiter} (tested)
-    this.push(Buffer.from(this.text, 'utf8'))
-    this.text = ''
-    this.rows = 0
+    if (this.used === 0) return
+    this.push(this.buf.subarray(0, this.used))
+    this.buf = Buffer.allocUnsafeSlow(this.bufferBytes)
+    this.used = 0
   }
 }
 
