@@ -97,6 +97,8 @@ export interface CurateOptions {
   queueSize?: number
   /** Default 8 MiB. */
   partSize?: number
+  /** Called as curated bytes are produced, with the data rows read so far (progress). */
+  onRows?: (rows: number) => void
   /** Where validation runs: createIngestPipeline (default, in this thread) or createWorkerPipeline. */
   pipeline?: (options: IngestOptions) => IngestPipeline
 }
@@ -117,6 +119,7 @@ export async function curateStream(source: Readable, target: CurateTarget, optio
   const gate = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       bytes += chunk.length
+      options.onRows?.(p.rows())
       cb(null, chunk)
     },
     flush(cb) {

@@ -23,7 +23,7 @@ try {
   port.on('message', (m: {type: string; chunk?: Uint8Array}) => {
     switch (m.type) {
       case 'data':
-        p.input.write(Buffer.from(m.chunk!.buffer, m.chunk!.byteOffset, m.chunk!.byteLength), () => send({type: 'ack'}))
+        p.input.write(Buffer.from(m.chunk!.buffer, m.chunk!.byteOffset, m.chunk!.byteLength), () => send({type: 'ack', rows: p.rows()}))
         break
       case 'end':
         p.input.end()

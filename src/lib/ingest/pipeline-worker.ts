@@ -7,13 +7,14 @@ import type {IngestReport} from './report.js'
 
 /**
  * The ingest pipeline in a worker thread, behind the same interface as createIngestPipeline(): write raw bytes to
- * `input`, read curated bytes from `output`, await `result`. The CLI uses it for `--transform local` so validation
- * and transformation run beside the thread that reads, hashes and uploads (two cores instead of one), and so the
- * pipeline's heap is capped (V8 collects it early instead of growing it). Flow control both ways: at most a few
+ * `input`, read curated bytes from `output`, await `result`. The CLI uses it for `--transform local --output
+ * parquet`, so that the pipeline's heap — a row group of typed values per column — is capped (V8 collects it early
+ * instead of growing it) and the encoding runs beside the thread that reads and uploads. (CSV output stays in the
+ * CLI's thread: its byte lane costs less than copying every chunk to a worker and back.) Flow control both ways: at most a few
  * chunks travel unacknowledged, and the worker pauses its output while `output` is full.
  *
  * Messages main → worker: {type: 'data', chunk} | {type: 'end'} | {type: 'pause'} | {type: 'resume'}
- * worker → main: {type: 'ack'} | {type: 'out', chunk} | {type: 'out-end'} | {type: 'result', report} | {type: 'error', message, code?}
+ * worker → main: {type: 'ack', rows} | {type: 'out', chunk} | {type: 'out-end'} | {type: 'result', report} | {type: 'error', message, code?}
  */
 const IN_FLIGHT = 2
 
@@ -38,6 +39,7 @@ export function createWorkerPipeline(options: WorkerPipelineOptions): IngestPipe
     stderr: false,
   })
   let inFlight = 0
+  let rows = 0
   let waiting: (() => void) | undefined
   let paused = false
   let settled = false
@@ -89,10 +91,11 @@ export function createWorkerPipeline(options: WorkerPipelineOptions): IngestPipe
     void worker.terminate()
   }
 
-  worker.on('message', (m: {type: string; chunk?: Uint8Array; report?: IngestReport; message?: string; code?: string}) => {
+  worker.on('message', (m: {type: string; chunk?: Uint8Array; report?: IngestReport; message?: string; code?: string; rows?: number}) => {
     switch (m.type) {
       case 'ack': {
         inFlight--
+        rows = m.rows ?? rows
         const cb = waiting
         waiting = undefined
         cb?.()
@@ -126,5 +129,5 @@ export function createWorkerPipeline(options: WorkerPipelineOptions): IngestPipe
   worker.on('exit', (code) => {
     if (!settled) fail(new Error(`the ingest worker exited (code ${code}) before finishing`))
   })
-  return {input, output, result}
+  return {input, output, result, rows: () => rows}
 }

@@ -40,6 +40,8 @@ export interface IngestPipeline {
   output: Readable
   /** Resolves when the input is fully processed. Rejects only on stream errors or a bug — never for bad content. */
   result: Promise<IngestReport>
+  /** Data rows read so far (for progress). */
+  rows(): number
 }
 
 export const DEFAULT_MAX_ERRORS = 100
@@ -114,6 +116,11 @@ class IngestStream extends Transform {
   private readonly byRule: Partial<Record<IssueRule, number>> = {}
   private rows = 0
   private validRows = 0
+
+  get rowsRead(): number {
+    return this.rows
+  }
+
   private invalidRows = 0
 
   readonly result: Promise<IngestReport>
@@ -651,7 +658,7 @@ function resolveOptions(opts: IngestOptions) {
  */
 export function createIngestPipeline(opts: IngestOptions): IngestPipeline {
   const stream = new IngestStream(resolveOptions(opts))
-  return {input: stream, output: stream, result: stream.result}
+  return {input: stream, output: stream, result: stream.result, rows: () => stream.rowsRead}
 }
 
 /** Validate a whole stream (no curated output): the report of `cape validate`. */
