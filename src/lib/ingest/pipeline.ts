@@ -6,7 +6,7 @@ import {detectDataset, type HeaderMatch} from './detect.js'
 import {Utf8Guard} from './encoding.js'
 import type {IngestReport, Issue, IssueRule} from './report.js'
 import {showValue} from './report.js'
-import {checkType, compileColumn, type ColumnCheck, dateDays, dateDaysBytes, isEmpty, parseDate, type TypedValue} from './values.js'
+import {checkType, compileColumn, type ColumnCheck, dateDays, isDateBytes, isEmpty, parseDate, type TypedValue} from './values.js'
 import {DEFAULT_UNIQUE_MEMORY_ENTRIES, UniqueTracker} from './unique.js'
 import {CsvRowWriter, DEFAULT_ROW_GROUP_SIZE, ParquetRowWriter, type RowWriter} from './writers.js'
 
@@ -292,7 +292,7 @@ class IngestStream extends Transform {
       // printable ASCII first: not empty (see isEmpty); else decide on the text
       if ((first <= 32 || first >= 127) && isEmpty(buf.toString('utf8', from, to))) return -1
       if (col.kind === 2) {
-        if (Number.isNaN(dateDaysBytes(buf, from, to))) return -1
+        if (!isDateBytes(buf, from, to)) return -1
       } else if (col.kind === 0) {
         const text = buf.toString('utf8', from, to)
         const checked = checkType(col.type, text)

@@ -1,4 +1,4 @@
-import {appendFileSync, mkdtempSync, readFileSync, rmSync} from 'node:fs'
+import {closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 
@@ -7,10 +7,11 @@ import path from 'node:path'
  *
  * The first `memoryEntries` distinct values are kept in a Map: duplicates among them are found at once, with the
  * line of the first occurrence (small files never leave this mode). Past that, the tracker spills: every value
- * (those in the Map too) goes, with its line, to one of 256 partition files on disk chosen by a hash of the value,
- * and duplicates are found at the end of the file, one partition at a time (each partition holds 1/256 of the
- * values). Memory stays at ~`memoryEntries` Map entries plus 256 small write buffers; disk use is about the size of the
- * column. A large Map is also what makes V8's garbage collector slow, so spilling keeps the row rate up too.
+ * (those in the Map too) goes, with its line, to one of 256 partitions chosen by a hash of the value — a 16 KiB
+ * buffer each, written when full as a segment of one temp file — and duplicates are found at the end of the file,
+ * one partition at a time (each partition holds 1/256 of the values). Memory stays at ~`memoryEntries` Map entries
+ * plus 4 MiB of buffers (and one partition at the end); disk use is about the size of the column. A large Map is
+ * also what makes V8's garbage collector slow, so spilling keeps the row rate up too.
  */
 export interface LateDuplicate {
   line: number
@@ -23,32 +24,51 @@ export interface LateDuplicate {
 const PARTITIONS = 256
 const BUFFER_BYTES = 16 * 1024
 export const DEFAULT_UNIQUE_MEMORY_ENTRIES = 100_000
-const FNV_OFFSET = 0x811c9dc5
+const FNV_OFFSET = 0x811c9dc5 | 0 // as an int32 (same bits): keeps the hash loops on small integers
 const FNV_PRIME = 0x01000193
 const EMPTY = Buffer.alloc(0)
 
+/** A spilled record: line (u32 LE), row valid (u8), hash of the value (u32 LE), value length (u32 LE), value bytes. */
+const RECORD_HEADER = 13
+
+const u32 = (b: Buffer, o: number): number => (b[o] | (b[o + 1] << 8) | (b[o + 2] << 16) | (b[o + 3] << 24)) >>> 0
+
+function putHeader(b: Buffer, o: number, line: number, rowValid: boolean, hash: number, bytes: number): void {
+  b[o] = line & 0xff
+  b[o + 1] = (line >>> 8) & 0xff
+  b[o + 2] = (line >>> 16) & 0xff
+  b[o + 3] = line >>> 24
+  b[o + 4] = rowValid ? 1 : 0
+  b[o + 5] = hash & 0xff
+  b[o + 6] = (hash >>> 8) & 0xff
+  b[o + 7] = (hash >>> 16) & 0xff
+  b[o + 8] = hash >>> 24
+  b[o + 9] = bytes & 0xff
+  b[o + 10] = (bytes >>> 8) & 0xff
+  b[o + 11] = (bytes >>> 16) & 0xff
+  b[o + 12] = bytes >>> 24
+}
+
 /**
- * The duplicates among the records of one partition file, compared as UTF-8 bytes in an open-addressing table of
- * record offsets (no string, no Map entry per record: only a duplicate becomes a string). Records are in line order
- * (the Map's first occurrences, then everything after the spill), so the first one seen is the first occurrence.
+ * The duplicates among the records of one partition file, in an open-addressing table of record offsets keyed by
+ * the stored hash (no string, no Map entry per record: only a duplicate becomes a string; values are compared as
+ * bytes only when hashes match). Records are in line order (the Map's first occurrences, then everything after
+ * the spill), so the first one seen is the first occurrence.
  */
 function findDuplicates(data: Buffer, onDuplicate: (d: LateDuplicate) => void): void {
   let count = 0
-  for (let o = 0; o < data.length; o += 9 + data.readUInt32LE(o + 5)) count++
+  for (let o = 0; o < data.length; o += RECORD_HEADER + u32(data, o + 9)) count++
   let size = 16
   while (size < count * 2) size *= 2
   const mask = size - 1
   const table = new Int32Array(size) // record offset + 1; 0: empty
   let o = 0
   while (o < data.length) {
-    const len = data.readUInt32LE(o + 5)
-    const from = o + 9
-    let h = FNV_OFFSET
-    for (let i = from; i < from + len; i++) {
-      h ^= data[i]
-      h = Math.imul(h, FNV_PRIME)
-    }
-    let slot = (h ^ (h >>> 15)) & mask
+    const hash = u32(data, o + 5)
+    const len = u32(data, o + 9)
+    const from = o + RECORD_HEADER
+    // the low bits chose the partition (all equal here): the table uses the others
+    let slot = ((hash >>> 8) ^ (hash >>> 21)) & mask
     for (;;) {
       const at = table[slot]
       if (at === 0) {
@@ -56,8 +76,8 @@ function findDuplicates(data: Buffer, onDuplicate: (d: LateDuplicate) => void): 
         break
       }
       const other = at - 1
-      if (data.readUInt32LE(other + 5) === len && sameBytes(data, other + 9, from, len)) {
-        onDuplicate({line: data.readUInt32LE(o), value: data.toString('utf8', from, from + len), firstLine: data.readUInt32LE(other), rowWasValid: data[o + 4] === 1})
+      if (u32(data, other + 5) === hash && u32(data, other + 9) === len && sameBytes(data, other + RECORD_HEADER, from, len)) {
+        onDuplicate({line: u32(data, o), value: data.toString('utf8', from, from + len), firstLine: u32(data, other), rowWasValid: data[o + 4] === 1})
         break
       }
       slot = (slot + 1) & mask
@@ -74,8 +94,13 @@ function sameBytes(data: Buffer, a: number, b: number, len: number): boolean {
 export class UniqueTracker {
   private map: Map<string, number> | undefined = new Map()
   private dir: string | undefined
-  private buffers: Buffer[] = []
-  private used: number[] = []
+  /** The write buffers of the partitions, one slot of BUFFER_BYTES each, and how full each slot is. */
+  private arena: Buffer = EMPTY
+  private used = new Int32Array(0)
+  /** The spill file (-1: none), its size, and where each partition's segments are in it ([offset, length] pairs). */
+  private fd = -1
+  private fileEnd = 0
+  private segments: number[][] = []
   private pendingValue: string | undefined
   private pendingLine = 0
 
@@ -113,8 +138,11 @@ export class UniqueTracker {
 
   private spill(): void {
     this.dir = mkdtempSync(path.join(this.tempRoot, 'cape-unique-'))
-    this.buffers = Array.from({length: PARTITIONS}, () => Buffer.allocUnsafe(BUFFER_BYTES))
-    this.used = new Array(PARTITIONS).fill(0)
+    this.arena = Buffer.allocUnsafe(PARTITIONS * BUFFER_BYTES)
+    this.used = new Int32Array(PARTITIONS)
+    this.fd = openSync(path.join(this.dir, 'spill'), 'w+', 0o600)
+    this.fileEnd = 0
+    this.segments = Array.from({length: PARTITIONS}, () => [])
     const map = this.map!
     this.map = undefined
     // rows already in the Map passed this check; whether they had other problems does not matter for them
@@ -164,10 +192,13 @@ export class UniqueTracker {
       this.writeBytes(bytes, 0, bytes.length, line, rowValid)
       return
     }
-    const at = this.reserve(h, n, line, rowValid)
-    const buf = this.target
-    for (let i = 0; i < n; i++) buf[at + i] = value.charCodeAt(i)
-    this.complete()
+    const p = (h >>> 0) & (PARTITIONS - 1)
+    const at = this.reserve(p, n)
+    const arena = at < 0 ? Buffer.allocUnsafe(RECORD_HEADER + n) : this.arena
+    const o = at < 0 ? 0 : at
+    putHeader(arena, o, line, rowValid, h >>> 0, n)
+    for (let i = 0; i < n; i++) arena[o + RECORD_HEADER + i] = value.charCodeAt(i)
+    if (at < 0) this.append(p, arena, 0, arena.length)
   }
 
   private writeBytes(src: Buffer, from: number, to: number, line: number, rowValid: boolean): void {
@@ -176,56 +207,54 @@ export class UniqueTracker {
       h ^= src[i]
       h = Math.imul(h, FNV_PRIME)
     }
-    const at = this.reserve(h, to - from, line, rowValid)
-    const buf = this.target
-    if (to - from < 64) for (let i = from; i < to; i++) buf[at + i - from] = src[i]
-    else src.copy(buf, at, from, to)
-    this.complete()
+    const n = to - from
+    const p = (h >>> 0) & (PARTITIONS - 1)
+    const at = this.reserve(p, n)
+    const arena = at < 0 ? Buffer.allocUnsafe(RECORD_HEADER + n) : this.arena
+    const o = at < 0 ? 0 : at
+    putHeader(arena, o, line, rowValid, h >>> 0, n)
+    const v = o + RECORD_HEADER
+    if (n < 64) for (let i = 0; i < n; i++) arena[v + i] = src[from + i]
+    else src.copy(arena, v, from, to)
+    if (at < 0) this.append(p, arena, 0, arena.length)
   }
 
-  // where reserve() put the record being written: the buffer, its partition and the record's end
-  private target: Buffer = EMPTY
-  private targetPartition = 0
-  private targetEnd = 0
-
-  /** Room for a record of `bytes` value bytes in its partition's buffer (or its own, when huge); writes its header. */
-  private reserve(hash: number, bytes: number, line: number, rowValid: boolean): number {
-    const p = (hash >>> 0) & (PARTITIONS - 1)
-    const need = 9 + bytes
+  /**
+   * Where a record of `bytes` value bytes goes in partition `p`'s slot of the arena (flushing the slot first when
+   * full), or -1 for a value too large for a slot (the caller writes it on its own).
+   */
+  private reserve(p: number, bytes: number): number {
+    const need = RECORD_HEADER + bytes
+    if (need > BUFFER_BYTES) {
+      this.flush(p)
+      return -1
+    }
     if (this.used[p] + need > BUFFER_BYTES) this.flush(p)
-    const own = need > BUFFER_BYTES // a huge value: written on its own
-    const buf = own ? Buffer.allocUnsafe(need) : this.buffers[p]
-    const o = own ? 0 : this.used[p]
-    buf[o] = line & 0xff
-    buf[o + 1] = (line >>> 8) & 0xff
-    buf[o + 2] = (line >>> 16) & 0xff
-    buf[o + 3] = line >>> 24
-    buf[o + 4] = rowValid ? 1 : 0
-    buf[o + 5] = bytes & 0xff
-    buf[o + 6] = (bytes >>> 8) & 0xff
-    buf[o + 7] = (bytes >>> 16) & 0xff
-    buf[o + 8] = bytes >>> 24
-    this.target = buf
-    this.targetPartition = p
-    this.targetEnd = o + need
-    return o + 9
-  }
-
-  private complete(): void {
-    const p = this.targetPartition
-    if (this.target === this.buffers[p]) this.used[p] = this.targetEnd
-    else appendFileSync(this.file(p), this.target.subarray(0, this.targetEnd))
-    this.target = EMPTY
-  }
-
-  private file(p: number): string {
-    return path.join(this.dir!, String(p))
+    const at = p * BUFFER_BYTES + this.used[p]
+    this.used[p] += need
+    return at
   }
 
   private flush(p: number): void {
     if (this.used[p] === 0) return
-    appendFileSync(this.file(p), this.buffers[p].subarray(0, this.used[p]))
+    this.append(p, this.arena, p * BUFFER_BYTES, this.used[p])
     this.used[p] = 0
+  }
+
+  /**
+   * Append whole records of partition `p` to the spill file as one segment. One file for all partitions (one open,
+   * sequential writes); finish() reads a partition back segment by segment.
+   */
+  private append(p: number, buf: Buffer, offset: number, length: number): void {
+    let done = 0
+    while (done < length) done += writeSync(this.fd, buf, offset + done, length - done, this.fileEnd + done)
+    this.segments[p].push(this.fileEnd, length)
+    this.fileEnd += length
+  }
+
+  private closeFile(): void {
+    if (this.fd !== -1) closeSync(this.fd)
+    this.fd = -1
   }
 
   /**
@@ -240,15 +269,21 @@ export class UniqueTracker {
     }
     try {
       for (let p = 0; p < PARTITIONS; p++) this.flush(p)
-      this.buffers = []
+      this.arena = EMPTY
+      let data = EMPTY
       for (let p = 0; p < PARTITIONS; p++) {
-        let data: Buffer
-        try {
-          data = readFileSync(this.file(p))
-        } catch {
-          continue // an empty partition has no file
+        const segs = this.segments[p]
+        let total = 0
+        for (let i = 1; i < segs.length; i += 2) total += segs[i]
+        if (total === 0) continue
+        if (data.length < total) data = Buffer.allocUnsafe(Math.max(total, data.length * 2))
+        let at = 0
+        for (let i = 0; i < segs.length; i += 2) {
+          let done = 0
+          while (done < segs[i + 1]) done += readSync(this.fd, data, at + done, segs[i + 1] - done, segs[i] + done)
+          at += segs[i + 1]
         }
-        findDuplicates(data, onDuplicate)
+        findDuplicates(data.subarray(0, total), onDuplicate)
       }
     } finally {
       this.dispose()
@@ -257,9 +292,11 @@ export class UniqueTracker {
 
   /** Remove the temp files (also on errors). */
   dispose(): void {
+    this.closeFile()
+    this.segments = []
     if (this.dir !== undefined) rmSync(this.dir, {recursive: true, force: true})
     this.dir = undefined
-    this.buffers = []
+    this.arena = EMPTY
     this.map = undefined
   }
 }

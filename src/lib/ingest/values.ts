@@ -41,14 +41,13 @@ export function dateDays(value: string): number {
   return daysFromCivil(y, mo, d)
 }
 
-/** dateDays() of the UTF-8 bytes at [from, to) of `buf` (same answer as on their text), without decoding them. */
-export function dateDaysBytes(buf: Uint8Array, from: number, to: number): number {
-  if (to - from !== 10 || buf[from + 4] !== 45 || buf[from + 7] !== 45) return Number.NaN
+/** Whether dateDays() of the UTF-8 bytes at [from, to) of `buf` is a date (same answer as on their text), without decoding them. */
+export function isDateBytes(buf: Uint8Array, from: number, to: number): boolean {
+  if (to - from !== 10 || buf[from + 4] !== 45 || buf[from + 7] !== 45) return false
   const y = digitBytes(buf, from, from + 4)
   const mo = digitBytes(buf, from + 5, from + 7)
   const d = digitBytes(buf, from + 8, from + 10)
-  if (y < 0 || mo < 0 || d < 0 || mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo)) return Number.NaN
-  return daysFromCivil(y, mo, d)
+  return y >= 0 && mo >= 1 && mo <= 12 && d >= 1 && d <= daysInMonth(y, mo)
 }
 
 function digitBytes(buf: Uint8Array, from: number, to: number): number {
