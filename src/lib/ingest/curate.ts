@@ -1,4 +1,4 @@
-import {Transform, type Readable} from 'node:stream'
+import {Transform, type Readable, type Writable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 import {PutObjectCommand, type S3Client} from '@aws-sdk/client-s3'
 import type {Datasets} from './datasets.js'
@@ -112,7 +112,11 @@ export interface CurateOptions {
  * Either way the report is then stored next to the raw object (`_reports/<raw key>.json`, valid or not): it is the
  * record of the outcome (rows, problems) that `cape ingest` waits for and shows.
  */
-export async function curateStream(source: Readable, target: CurateTarget, options: CurateOptions): Promise<CurateOutcome> {
+export async function curateStream(
+  source: Readable | ((input: Writable) => Promise<unknown>),
+  target: CurateTarget,
+  options: CurateOptions,
+): Promise<CurateOutcome> {
   const p = (options.pipeline ?? createIngestPipeline)({datasets: options.datasets, dataset: options.dataset, output: options.output, maxErrors: options.maxErrors})
   let bytes = 0
   // Hold the end of the curated stream until the report says valid; fail it otherwise (the upload then aborts).
@@ -140,7 +144,8 @@ export async function curateStream(source: Readable, target: CurateTarget, optio
     signal: options.signal,
   })
   const uploading = writer.done
-  const feeding = pipeline(source, p.input, options.signal ? {signal: options.signal} : {})
+  // a stream is piped in; a function writes the input itself (feedFile: the file through one reused buffer)
+  const feeding = typeof source === 'function' ? source(p.input) : pipeline(source, p.input, options.signal ? {signal: options.signal} : {})
   const producing = pipeline(p.output, gate, writer.stream)
   const settled = await Promise.allSettled([feeding, producing, uploading])
   const failed = settled.find((s) => s.status === 'rejected' && !(s.reason instanceof RejectedError)) as PromiseRejectedResult | undefined

@@ -1,6 +1,3 @@
-import {createReadStream} from 'node:fs'
-import {PassThrough, Transform, Writable} from 'node:stream'
-import {pipeline} from 'node:stream/promises'
 import {PutObjectCommand} from '@aws-sdk/client-s3'
 import pLimit from 'p-limit'
 import {ulid} from 'ulid'
@@ -17,7 +14,8 @@ import {validateStream} from './pipeline.js'
 import {createWorkerPipeline, workerPipelineAvailable} from './pipeline-worker.js'
 import {renderReport, type IngestReport, type Issue} from './report.js'
 import {abortStaleUploads, deleteQuietly, findIngested, headOrUndefined, waitForReport, writeMarker} from './s3-state.js'
-import {createS3Writer} from './s3-writer.js'
+import {feedFile} from './file-feed.js'
+import {uploadFile} from './s3-writer.js'
 import {sniffFile} from './sniff.js'
 import {readCounted} from './validate-files.js'
 import {resolveSources, type ResolveOptions, type Source} from './sources/index.js'
@@ -116,11 +114,11 @@ export interface IngestContext {
   signal?: AbortSignal
 }
 
-/** 5 MiB, S3's smallest part: part buffers are most of the upload memory (2 uploads × (QUEUE_SIZE + 1) of them). */
+/** 5 MiB, S3's smallest part: part buffers are most of the upload memory (raw: QUEUE_SIZE of them, curated: QUEUE_SIZE + 1). */
 const PART_SIZE = 5 * 1024 * 1024
 /** Read size of the file (smaller chunks: less in flight between the streams, the uploads and the worker). */
 const CHUNK = 1 << 18
-/** Parts in flight per upload: memory ≈ 2 uploads × (QUEUE_SIZE + 1) × part size. */
+/** Parts in flight per upload. */
 const QUEUE_SIZE = 2
 
 const today = (d: Date) => d.toISOString().slice(0, 10)
@@ -174,47 +172,12 @@ class Progress {
   }
 }
 
-/** Counts bytes and, with `lines`, line feeds (≈ rows) of what passes through. */
-function counter(onChunk: (bytes: number, lines: number) => void, lines: boolean): Transform {
-  return new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      let n = 0
-      let i = -1
-      if (lines) while ((i = chunk.indexOf(10, i + 1)) !== -1) n++
-      onChunk(chunk.length, n)
-      cb(null, chunk)
-    },
-  })
-}
-
-/** One readable → two writables, at the pace of the slower one. */
-function tee(a: Writable, b: Writable): Writable {
-  return new Writable({
-    highWaterMark: CHUNK,
-    write(chunk: Buffer, _enc, cb) {
-      const okA = a.write(chunk)
-      const okB = b.write(chunk)
-      let pending = (okA ? 0 : 1) + (okB ? 0 : 1)
-      if (pending === 0) return cb()
-      const drained = () => {
-        if (--pending === 0) cb()
-      }
-      if (!okA) a.once('drain', drained)
-      if (!okB) b.once('drain', drained)
-    },
-    final(cb) {
-      a.end()
-      b.end()
-      cb()
-    },
-    destroy(err, cb) {
-      if (err) {
-        a.destroy(err)
-        b.destroy(err)
-      }
-      cb(err)
-    },
-  })
+/** Line feeds in `bytes` (≈ rows, for progress). */
+function countLines(bytes: Buffer): number {
+  let n = 0
+  let i = -1
+  while ((i = bytes.indexOf(10, i + 1)) !== -1) n++
+  return n
 }
 
 function linkedController(signal?: AbortSignal): AbortController {
@@ -384,24 +347,24 @@ async function ingestOne(ctx: IngestContext, source: Source, run: RunState): Pro
       ...(run.mode === 'local' ? {[META.transform]: 'local'} : {}),
     }
     const ac = linkedController(ctx.signal)
-    const rawWriter = createS3Writer({s3, bucket: buckets.raw, key: rawKey, contentType: 'text/csv', metadata: rawMetadata, queueSize: QUEUE_SIZE, partSize: PART_SIZE, signal: ac.signal})
-    progress.update(source.source, run.mode === 'local' ? 'upload+curate' : 'upload', {total: sniff.bytes, reset: true})
     const phase = run.mode === 'local' ? 'upload+curate' : 'upload'
-    // rows: counted by the curating pipeline (local), else line feeds of the upload
-    const count = counter((b, l) => progress.update(source.source, phase, {bytes: b, rows: l}), run.mode !== 'local')
-    let rowsShown = 0
-    const onRows = (rows: number) => {
-      progress.update(source.source, phase, {rows: rows - rowsShown})
-      rowsShown = rows
-    }
+    progress.update(source.source, phase, {total: sniff.bytes, reset: true})
+    // raw: the file as it is, read straight into the upload's part buffers (a file that changed since it was hashed
+    // fails instead of landing under a sha256 that does not describe it)
+    const uploadRaw = (onBytes?: (bytes: Buffer) => void) =>
+      uploadFile({s3, bucket: buckets.raw, key: rawKey, contentType: 'text/csv', metadata: rawMetadata, queueSize: QUEUE_SIZE, partSize: PART_SIZE, signal: ac.signal, file, expectedBytes: sniff.bytes, onBytes})
 
     if (run.mode === 'local') {
       const datasets = run.datasets
-      const curateIn = new PassThrough({highWaterMark: CHUNK})
-      const reading = pipeline(createReadStream(file, {highWaterMark: CHUNK}), count, tee(rawWriter.stream, curateIn), {signal: ac.signal})
-      const uploading = rawWriter.done
+      // progress: bytes curated (the curating read of the file) and the rows the pipeline has read
+      let rowsShown = 0
+      const onRows = (rows: number) => {
+        progress.update(source.source, phase, {rows: rows - rowsShown})
+        rowsShown = rows
+      }
+      const uploading = uploadRaw()
       const curating = curateStream(
-        curateIn,
+        (input) => feedFile(file, input, {chunkSize: CHUNK, signal: ac.signal, onBytes: (n) => progress.update(source.source, phase, {bytes: n})}),
         {s3, curatedBucket: buckets.curated, curatedKey, reportBucket: buckets.raw, reportKey, metadata: curatedMetadata(rawKey, rawMetadata, options.output)},
         {
           datasets,
@@ -417,18 +380,18 @@ async function ingestOne(ctx: IngestContext, source: Source, run: RunState): Pro
           ...(options.output === 'parquet' && workerPipelineAvailable() ? {pipeline: createWorkerPipeline} : {}),
         },
       )
-      const settled = await Promise.allSettled([reading, uploading, curating].map((p) => p.catch((e) => {
+      const settled = await Promise.allSettled([uploading, curating].map((p) => p.catch((e) => {
         ac.abort(e)
         throw e
       })))
       const failed = settled.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined
       if (failed) {
         // raw did not land (or curating failed): do not leave a curated object without its raw one
-        const curated = settled[2].status === 'fulfilled' ? (settled[2].value as Awaited<typeof curating>).curated : undefined
+        const curated = settled[1].status === 'fulfilled' ? (settled[1].value as Awaited<typeof curating>).curated : undefined
         if (curated) await deleteQuietly(s3, buckets.curated, curatedKey)
         throw failed.reason
       }
-      const outcome = (settled[2] as PromiseFulfilledResult<Awaited<typeof curating>>).value
+      const outcome = (settled[1] as PromiseFulfilledResult<Awaited<typeof curating>>).value
       const report = outcome.report
       applyReport(result, report, reportKey, outcome.curated ? curatedKey : null, outcome.curated ? 'ingested' : 'rejected')
       if (!outcome.curated) result.reportText = renderReport(report, {file: source.source})
@@ -437,10 +400,8 @@ async function ingestOne(ctx: IngestContext, source: Source, run: RunState): Pro
       if (definition !== undefined) {
         await s3.send(new PutObjectCommand({Bucket: buckets.raw, Key: datasetDefinitionKey(dataset), Body: JSON.stringify(definition), ContentType: 'application/json'}), {abortSignal: ctx.signal})
       }
-      await Promise.all([pipeline(createReadStream(file, {highWaterMark: CHUNK}), count, rawWriter.stream, {signal: ac.signal}), rawWriter.done]).catch((e) => {
-        ac.abort(e)
-        throw e
-      })
+      // progress: bytes uploaded, and their line feeds as an estimate of the rows
+      await uploadRaw((bytes) => progress.update(source.source, phase, {bytes: bytes.length, rows: countLines(bytes)}))
       progress.update(source.source, 'waiting for the transform function', {reset: true})
       const stored = await waitForReport(s3, {bucket: buckets.raw, key: reportKey, ingestId, deadline: run.deadline, signal: ctx.signal})
       applyReport(result, stored, reportKey, stored.valid && stored.curatedKey ? stored.curatedKey : null, stored.failure ? 'failed' : stored.valid ? 'ingested' : 'rejected')

@@ -24,7 +24,7 @@ export interface IngestOptions {
   rowGroupSize?: number
   /** Largest record accepted, in bytes (guards memory against an unclosed quote). Default 1 MiB. */
   maxRecordBytes?: number
-  /** Distinct values of a `unique` column kept in memory before the check spills to temp files (see unique.ts). Default 100,000. */
+  /** Distinct values of a `unique` column kept in memory before the check spills to temp files (see unique.ts). Default 20,000. */
   uniqueMemoryEntries?: number
   /** Check clean lines on their bytes (see IngestStream.pushBytes). Default true; false sends every line through the CSV reader (tests compare both). */
   byteLane?: boolean

@@ -1,3 +1,4 @@
+import {open} from 'node:fs/promises'
 import {Writable} from 'node:stream'
 import {
   AbortMultipartUploadCommand,
@@ -10,12 +11,12 @@ import {
 import {withUnsignedPayload} from '../aws/unsigned-payload.js'
 
 /**
- * A Writable that stores what is written as one S3 object: a single PutObject when it all fits in one part,
- * otherwise a multipart upload with `queueSize` parts in flight. Unlike lib-storage's Upload (which concatenates
- * each part from the incoming chunks), bytes are copied into a small pool of part buffers that are reused: the
- * incoming chunks die young and no 8 MiB buffers pile up waiting for V8's next full collection, so memory stays at
- * (queueSize + 1) × partSize. The object appears only when the stream ends normally: when it is destroyed with an
- * error (or `signal` aborts), the multipart upload is aborted and nothing is left behind.
+ * Writing one S3 object from a stream (createS3Writer) or a file (uploadFile): a single PutObject when it all fits
+ * in one part, otherwise a multipart upload with `queueSize` parts in flight. Unlike lib-storage's Upload (which
+ * concatenates each part from the incoming chunks), bytes go into a small pool of part buffers that are reused —
+ * a file is read straight into them — so no 8 MiB buffers pile up waiting for V8's next full collection and memory
+ * stays at (queueSize + 1) × partSize (queueSize × partSize for a file). The object appears only on success: on an error (or when `signal` aborts),
+ * the multipart upload is aborted and nothing is left behind.
  *
  * Every part (and a single PUT) carries a CRC32 checksum that the store verifies, and is signed without a payload
  * hash (see unsigned-payload.ts): one cheap checksum pass instead of two SHA-256 passes per byte.
@@ -39,32 +40,23 @@ export interface S3Writer {
   done: Promise<{bytes: number; parts: number}>
 }
 
-export function createS3Writer(options: S3WriterOptions): S3Writer {
+/** The part buffers and uploads of one object, shared by the stream and the file entry points. */
+function partUploader(options: S3WriterOptions, spare = 1) {
   const {s3, bucket, key, signal} = options
   const partSize = options.partSize ?? 8 * 1024 * 1024
   const queueSize = options.queueSize ?? 2
   const free: Buffer[] = []
   let allocated = 0
-  let current: Buffer | undefined
-  let filled = 0
-  let bytes = 0
   let uploadId: Promise<string> | undefined
   let partNumber = 0
   const inFlight = new Set<Promise<void>>()
   const parts: Array<{PartNumber: number; ETag: string; ChecksumCRC32?: string}> = []
-  let failure: unknown
-  let finished = false
+  const state = {failure: undefined as unknown}
   let waiting: (() => void) | undefined
-  let resolveDone!: (v: {bytes: number; parts: number}) => void
-  let rejectDone!: (e: unknown) => void
-  const done = new Promise<{bytes: number; parts: number}>((resolve, reject) => {
-    resolveDone = resolve
-    rejectDone = reject
-  })
-  done.catch(() => {})
   const sendOptions = signal ? {abortSignal: signal} : {}
 
-  const take = (): Buffer | undefined => free.pop() ?? (allocated < queueSize + 1 ? (allocated++, Buffer.allocUnsafe(partSize)) : undefined)
+  // queueSize buffers in flight, plus `spare` being filled meanwhile
+  const take = (): Buffer | undefined => free.pop() ?? (allocated < queueSize + spare ? (allocated++, Buffer.allocUnsafe(partSize)) : undefined)
 
   function startUpload(): Promise<string> {
     uploadId ??= s3
@@ -73,55 +65,107 @@ export function createS3Writer(options: S3WriterOptions): S3Writer {
     return uploadId
   }
 
-  function sendPart(buf: Buffer, length: number): void {
-    const number = ++partNumber
-    const p = (async () => {
+  return {
+    partSize,
+    state,
+    get sentParts() {
+      return partNumber
+    },
+    /** A free part buffer now, or undefined (then `onFree` is called once one is back). */
+    take(onFree: () => void): Buffer | undefined {
+      const buf = take()
+      if (!buf) waiting = onFree
+      return buf
+    },
+    /** A free part buffer, waiting while all are being uploaded. */
+    acquire(): Promise<Buffer> {
+      return new Promise((resolve) => {
+        const tryTake = (): void => {
+          const buf = take()
+          if (buf) resolve(buf)
+          else waiting = tryTake
+        }
+        tryTake()
+      })
+    },
+    /** Upload `length` bytes of `buf` as the next part; the buffer goes back to the pool after. */
+    sendPart(buf: Buffer, length: number): void {
+      const number = ++partNumber
+      const p = (async () => {
+        const id = await startUpload()
+        const part = new UploadPartCommand({Bucket: bucket, Key: key, UploadId: id, PartNumber: number, Body: buf.subarray(0, length), ContentLength: length, ChecksumAlgorithm: 'CRC32'})
+        const r = await s3.send(withUnsignedPayload(part), sendOptions)
+        parts.push({PartNumber: number, ETag: r.ETag!, ...(r.ChecksumCRC32 ? {ChecksumCRC32: r.ChecksumCRC32} : {})})
+      })()
+        .catch((e) => {
+          state.failure ??= e
+        })
+        .finally(() => {
+          inFlight.delete(p)
+          free.push(buf)
+          const w = waiting
+          waiting = undefined
+          w?.()
+        })
+      inFlight.add(p)
+    },
+    /** A single PUT of everything (no part was sent). */
+    async put(body: Buffer): Promise<void> {
+      const put = new PutObjectCommand({Bucket: bucket, Key: key, Body: body, ContentLength: body.length, ContentType: options.contentType, Metadata: options.metadata, ChecksumAlgorithm: 'CRC32'})
+      await s3.send(withUnsignedPayload(put), sendOptions)
+    },
+    /** Wait for the parts in flight and complete the multipart upload. */
+    async complete(): Promise<number> {
+      while (inFlight.size > 0) await Promise.all([...inFlight])
+      if (state.failure) throw state.failure
       const id = await startUpload()
-      const part = new UploadPartCommand({Bucket: bucket, Key: key, UploadId: id, PartNumber: number, Body: buf.subarray(0, length), ContentLength: length, ChecksumAlgorithm: 'CRC32'})
-      const r = await s3.send(withUnsignedPayload(part), sendOptions)
-      parts.push({PartNumber: number, ETag: r.ETag!, ...(r.ChecksumCRC32 ? {ChecksumCRC32: r.ChecksumCRC32} : {})})
-    })()
-      .catch((e) => {
-        failure ??= e
-      })
-      .finally(() => {
-        inFlight.delete(p)
-        free.push(buf)
-        const w = waiting
-        waiting = undefined
-        w?.()
-      })
-    inFlight.add(p)
+      parts.sort((a, b) => a.PartNumber - b.PartNumber)
+      await s3.send(new CompleteMultipartUploadCommand({Bucket: bucket, Key: key, UploadId: id, MultipartUpload: {Parts: parts}}), sendOptions)
+      return parts.length
+    },
+    async abort(): Promise<void> {
+      await Promise.allSettled([...inFlight])
+      if (uploadId) {
+        const id = await uploadId.catch(() => undefined)
+        if (id) await s3.send(new AbortMultipartUploadCommand({Bucket: bucket, Key: key, UploadId: id})).catch(() => undefined)
+      }
+    },
   }
+}
 
-  async function abort(): Promise<void> {
-    await Promise.allSettled([...inFlight])
-    if (uploadId) {
-      const id = await uploadId.catch(() => undefined)
-      if (id) await s3.send(new AbortMultipartUploadCommand({Bucket: bucket, Key: key, UploadId: id})).catch(() => undefined)
-    }
-  }
+export function createS3Writer(options: S3WriterOptions): S3Writer {
+  const {key, signal} = options
+  const up = partUploader(options)
+  const partSize = up.partSize
+  let current: Buffer | undefined
+  let filled = 0
+  let bytes = 0
+  let finished = false
+  let resolveDone!: (v: {bytes: number; parts: number}) => void
+  let rejectDone!: (e: unknown) => void
+  const done = new Promise<{bytes: number; parts: number}>((resolve, reject) => {
+    resolveDone = resolve
+    rejectDone = reject
+  })
+  done.catch(() => {})
 
   /** Copy `chunk` into part buffers, sending each full one; calls back when there is room for more. */
   function write(chunk: Buffer, cb: (e?: Error | null) => void): void {
     let offset = 0
     const step = (): void => {
-      if (failure) return cb(failure as Error)
+      if (up.state.failure) return cb(up.state.failure as Error)
       while (offset < chunk.length) {
         if (!current) {
-          current = take()
+          current = up.take(step)
           filled = 0
-          if (!current) {
-            waiting = step // all part buffers are being uploaded: wait for one
-            return
-          }
+          if (!current) return // all part buffers are being uploaded: step() again when one is back
         }
         const n = chunk.copy(current, filled, offset)
         filled += n
         offset += n
         bytes += n
         if (filled === partSize) {
-          sendPart(current, filled)
+          up.sendPart(current, filled)
           current = undefined
         }
       }
@@ -138,27 +182,20 @@ export function createS3Writer(options: S3WriterOptions): S3Writer {
     final(cb) {
       void (async () => {
         try {
-          if (partNumber === 0) {
-            // it all fits in one part: a plain PUT
-            const body = current ? current.subarray(0, filled) : Buffer.alloc(0)
-            const put = new PutObjectCommand({Bucket: bucket, Key: key, Body: body, ContentLength: body.length, ContentType: options.contentType, Metadata: options.metadata, ChecksumAlgorithm: 'CRC32'})
-            await s3.send(withUnsignedPayload(put), sendOptions)
+          if (up.sentParts === 0) {
+            await up.put(current ? current.subarray(0, filled) : Buffer.alloc(0))
             finished = true
             resolveDone({bytes, parts: 1})
             return cb()
           }
-          if (current && filled > 0) sendPart(current, filled)
+          if (current && filled > 0) up.sendPart(current, filled)
           current = undefined
-          while (inFlight.size > 0) await Promise.all([...inFlight])
-          if (failure) throw failure
-          const id = await startUpload()
-          parts.sort((a, b) => a.PartNumber - b.PartNumber)
-          await s3.send(new CompleteMultipartUploadCommand({Bucket: bucket, Key: key, UploadId: id, MultipartUpload: {Parts: parts}}), sendOptions)
+          const parts = await up.complete()
           finished = true
-          resolveDone({bytes, parts: parts.length})
+          resolveDone({bytes, parts})
           cb()
         } catch (e) {
-          await abort()
+          await up.abort()
           rejectDone(e)
           cb(e as Error)
         }
@@ -167,8 +204,8 @@ export function createS3Writer(options: S3WriterOptions): S3Writer {
     destroy(err, cb) {
       if (!finished) {
         const reason = err ?? new Error(`the upload of ${key} was closed before its end`)
-        failure ??= reason
-        void abort().finally(() => rejectDone(reason))
+        up.state.failure ??= reason
+        void up.abort().finally(() => rejectDone(reason))
       }
       cb(err)
     },
@@ -180,4 +217,54 @@ export function createS3Writer(options: S3WriterOptions): S3Writer {
     void done.finally(() => signal.removeEventListener('abort', onAbort)).catch(() => {})
   }
   return {stream, done}
+}
+
+export class FileChangedError extends Error {
+  constructor(file: string, expected: number, actual: number) {
+    super(`${file} changed while it was being uploaded (${expected} bytes expected, ${actual} read)`)
+    this.name = 'FileChangedError'
+  }
+}
+
+/**
+ * Upload a local file as one object, read straight into the part buffers (no intermediate chunks). With
+ * `expectedBytes` (from an earlier pass that hashed the file), a file that grew or shrank since fails the upload
+ * (FileChangedError) instead of storing bytes its metadata does not describe.
+ */
+export async function uploadFile(
+  options: S3WriterOptions & {file: string; expectedBytes?: number; onBytes?: (bytes: Buffer) => void},
+): Promise<{bytes: number; parts: number}> {
+  // no spare buffer: a part is read from the file (page cache) in a moment, so filling need not overlap uploading
+  const up = partUploader(options, 0)
+  const fh = await open(options.file, 'r')
+  let bytes = 0
+  try {
+    for (;;) {
+      options.signal?.throwIfAborted()
+      if (up.state.failure) throw up.state.failure
+      const buf = await up.acquire()
+      let filled = 0
+      while (filled < buf.length) {
+        const {bytesRead} = await fh.read(buf, filled, buf.length - filled, null)
+        if (bytesRead === 0) break
+        options.onBytes?.(buf.subarray(filled, filled + bytesRead))
+        filled += bytesRead
+      }
+      bytes += filled
+      const atEnd = filled < buf.length
+      if (atEnd && options.expectedBytes !== undefined && bytes !== options.expectedBytes) throw new FileChangedError(options.file, options.expectedBytes, bytes)
+      if (atEnd && up.sentParts === 0) {
+        await up.put(buf.subarray(0, filled))
+        return {bytes, parts: 1}
+      }
+      if (filled > 0) up.sendPart(buf, filled)
+      if (atEnd) return {bytes, parts: await up.complete()}
+    }
+  } catch (e) {
+    up.state.failure ??= e
+    await up.abort()
+    throw e
+  } finally {
+    await fh.close()
+  }
 }

@@ -1,5 +1,5 @@
 import {createHash} from 'node:crypto'
-import {createReadStream} from 'node:fs'
+import {open} from 'node:fs/promises'
 import type {Datasets} from './datasets.js'
 import {validateStream} from './pipeline.js'
 
@@ -30,8 +30,20 @@ export async function sniffFile(
   const head: Buffer[] = []
   let headBytes = 0
   let headDone = false
-  const stream = createReadStream(file, {highWaterMark: 1 << 20, signal: options.signal})
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
+  // one buffer, refilled: hashing keeps nothing of it (and the header bytes are copied)
+  const fh = await open(file, 'r')
+  const buf = Buffer.allocUnsafe(1 << 20)
+  try {
+    for (;;) {
+      options.signal?.throwIfAborted()
+      const {bytesRead} = await fh.read(buf, 0, buf.length, null)
+      if (bytesRead === 0) break
+      readChunk(buf.subarray(0, bytesRead))
+    }
+  } finally {
+    await fh.close()
+  }
+  function readChunk(chunk: Buffer): void {
     hash.update(chunk)
     bytes += chunk.length
     options.onBytes?.(chunk.length)

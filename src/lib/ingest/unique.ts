@@ -23,7 +23,7 @@ export interface LateDuplicate {
 
 const PARTITIONS = 256
 const BUFFER_BYTES = 16 * 1024
-export const DEFAULT_UNIQUE_MEMORY_ENTRIES = 100_000
+export const DEFAULT_UNIQUE_MEMORY_ENTRIES = 20_000
 const FNV_OFFSET = 0x811c9dc5 | 0 // as an int32 (same bits): keeps the hash loops on small integers
 const FNV_PRIME = 0x01000193
 const EMPTY = Buffer.alloc(0)

@@ -1,11 +1,12 @@
 import {createHash, randomBytes} from 'node:crypto'
-import {rmSync} from 'node:fs'
+import {rmSync, writeFileSync} from 'node:fs'
+import path from 'node:path'
 import {Readable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 import {CreateBucketCommand, GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command} from '@aws-sdk/client-s3'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 import {createClients, type AwsClients} from '../../../src/lib/aws/clients.js'
-import {createS3Writer} from '../../../src/lib/ingest/s3-writer.js'
+import {createS3Writer, FileChangedError, uploadFile} from '../../../src/lib/ingest/s3-writer.js'
 import {startPlatform, type Platform} from '../../../src/lib/platform/server.js'
 import {tempDir} from '../../helpers/cli.js'
 
@@ -82,5 +83,39 @@ describe('createS3Writer', () => {
     await expect(w.done).rejects.toThrow('interrupted')
     await running
     expect(await uploads()).toEqual([])
+  })
+})
+
+describe('uploadFile', () => {
+  const dir = tempDir('cape-upload-file-')
+  afterAll(() => rmSync(dir, {recursive: true, force: true}))
+
+  it('a file: multipart, read straight into the part buffers, byte for byte; a small one: one PUT', async () => {
+    const data = randomBytes(11 * MiB + 3)
+    const file = path.join(dir, 'big.bin')
+    writeFileSync(file, data)
+    let seen = 0
+    const r = await uploadFile({s3: clients.s3, bucket, key: 'file-big.bin', file, partSize: 5 * MiB, queueSize: 2, expectedBytes: data.length, metadata: {'cape-x': 'y'}, onBytes: (b) => (seen += b.length)})
+    expect(r).toEqual({bytes: data.length, parts: 3})
+    expect(seen).toBe(data.length)
+    const got = await get('file-big.bin')
+    expect(sha(got.body)).toBe(sha(data))
+    expect(got.meta).toEqual({'cape-x': 'y'})
+    const small = path.join(dir, 'small.csv')
+    writeFileSync(small, 'a,b\n')
+    expect(await uploadFile({s3: clients.s3, bucket, key: 'file-small.csv', file: small, contentType: 'text/csv'})).toEqual({bytes: 4, parts: 1})
+    expect(await get('file-small.csv')).toMatchObject({body: Buffer.from('a,b\n'), type: 'text/csv'})
+    expect(await uploads()).toEqual([])
+  })
+
+  it('a file that is not the size it had when hashed: refused, the upload aborted, no object', async () => {
+    const file = path.join(dir, 'changed.bin')
+    writeFileSync(file, randomBytes(6 * MiB))
+    const upload = uploadFile({s3: clients.s3, bucket, key: 'file-changed.bin', file, partSize: 5 * MiB, expectedBytes: 6 * MiB + 1})
+    await expect(upload).rejects.toBeInstanceOf(FileChangedError)
+    await expect(upload).rejects.toThrow(/changed while it was being uploaded \(6291457 bytes expected, 6291456 read\)/)
+    expect(await uploads()).toEqual([])
+    const listed = await clients.s3.send(new ListObjectsV2Command({Bucket: bucket, Prefix: 'file-changed'}))
+    expect(listed.KeyCount).toBe(0)
   })
 })
