@@ -142,6 +142,8 @@ export async function curateStream(
     queueSize: options.queueSize ?? 2,
     partSize: options.partSize ?? 8 * 1024 * 1024,
     signal: options.signal,
+    // the gate passes chunks through as they are: once copied into a part, their memory goes back to the pipeline
+    ...(p.recycle ? {onCopied: (chunk: Buffer) => p.recycle!(chunk)} : {}),
   })
   const uploading = writer.done
   // a stream is piped in; a function writes the input itself (feedFile: the file through one reused buffer)

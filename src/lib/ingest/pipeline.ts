@@ -42,6 +42,11 @@ export interface IngestPipeline {
   result: Promise<IngestReport>
   /** Data rows read so far (for progress). */
   rows(): number
+  /**
+   * Optional: the consumer of `output` is done with this chunk (it copied the bytes), so the pipeline may fill its
+   * memory again. Only for chunks read from `output`, each at most once, and only once nothing refers to it.
+   */
+  recycle?(chunk: Uint8Array): void
 }
 
 export const DEFAULT_MAX_ERRORS = 100
@@ -119,6 +124,11 @@ class IngestStream extends Transform {
 
   get rowsRead(): number {
     return this.rows
+  }
+
+  /** See IngestPipeline.recycle (CSV output recycles its buffers). */
+  recycle(chunk: Uint8Array): void {
+    if (this.writer instanceof CsvRowWriter) this.writer.recycle(chunk)
   }
 
   private invalidRows = 0
@@ -658,7 +668,7 @@ function resolveOptions(opts: IngestOptions) {
  */
 export function createIngestPipeline(opts: IngestOptions): IngestPipeline {
   const stream = new IngestStream(resolveOptions(opts))
-  return {input: stream, output: stream, result: stream.result, rows: () => stream.rowsRead}
+  return {input: stream, output: stream, result: stream.result, rows: () => stream.rowsRead, recycle: (chunk) => stream.recycle(chunk)}
 }
 
 /** Validate a whole stream (no curated output): the report of `cape validate`. */

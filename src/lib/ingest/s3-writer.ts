@@ -32,6 +32,8 @@ export interface S3WriterOptions {
   /** Parts uploaded at once. Default 2. */
   queueSize?: number
   signal?: AbortSignal
+  /** createS3Writer: called with each written chunk once its bytes are copied (the chunk is no longer needed). */
+  onCopied?: (chunk: Buffer) => void
 }
 
 export interface S3Writer {
@@ -169,6 +171,7 @@ export function createS3Writer(options: S3WriterOptions): S3Writer {
           current = undefined
         }
       }
+      options.onCopied?.(chunk)
       cb()
     }
     step()

@@ -25,6 +25,8 @@ export type Push = (bytes: Buffer) => void
 export class CsvRowWriter implements RowWriter {
   private buf: Buffer
   private used = 0
+  /** Pushed buffers handed back by the consumer (recycle()), to fill again instead of allocating. */
+  private readonly spare: Buffer[] = []
 
   constructor(
     columns: readonly Column[],
@@ -74,10 +76,25 @@ export class CsvRowWriter implements RowWriter {
     this.used += this.buf.write(text, this.used, 'utf8')
   }
 
+  /**
+   * The consumer is done with a chunk this writer pushed (it copied the bytes): its memory may be filled again.
+   * Anything else is ignored. Without it, every pushed buffer is garbage for V8 to collect; with it, a streaming
+   * copy runs on a handful of buffers.
+   */
+  recycle(chunk: Uint8Array): void {
+    const whole = chunk.buffer
+    if (chunk.byteOffset !== 0 || !this.lent.delete(whole as ArrayBuffer)) return
+    if (this.spare.length < 4) this.spare.push(Buffer.from(whole as ArrayBuffer))
+  }
+
+  /** The memory of the pushed buffers not handed back yet (recycle() accepts only these; weak: never kept alive). */
+  private readonly lent = new WeakSet<ArrayBuffer>()
+
   private flush(): void {
     if (this.used === 0) return
+    this.lent.add(this.buf.buffer as ArrayBuffer)
     this.push(this.buf.subarray(0, this.used))
-    this.buf = Buffer.allocUnsafeSlow(this.bufferBytes)
+    this.buf = this.spare.pop() ?? Buffer.allocUnsafeSlow(this.bufferBytes)
     this.used = 0
   }
 }
