@@ -1,5 +1,5 @@
 import {spawn} from 'node:child_process'
-import {mkdtempSync} from 'node:fs'
+import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -61,6 +61,16 @@ export function runCli(
   })
 }
 
+const tempDirs: string[] = []
+
+/** A fresh temp folder, removed after the test file (test/setup.ts). */
 export function tempDir(prefix = 'cape-test-'): string {
-  return mkdtempSync(path.join(tmpdir(), prefix))
+  const dir = mkdtempSync(path.join(tmpdir(), prefix))
+  tempDirs.push(dir)
+  return dir
+}
+
+/** Remove the folders tempDir() made (test/setup.ts calls it after each test file). */
+export function removeTempDirs(): void {
+  for (const dir of tempDirs.splice(0)) rmSync(dir, {recursive: true, force: true})
 }

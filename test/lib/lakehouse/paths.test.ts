@@ -1,10 +1,10 @@
-import {mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync} from 'node:fs'
-import {tmpdir} from 'node:os'
+import {mkdirSync, readdirSync, symlinkSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
+import {tempDir} from '../../helpers/cli.js'
 import {DestGuard, STATE_FILE, UnsafeKeyError, unsafeKeyReason} from '../../../src/lib/lakehouse/paths.js'
 
-const temp = () => mkdtempSync(path.join(tmpdir(), 'cape-paths-'))
+const temp = () => tempDir('cape-paths-')
 
 describe('unsafeKeyReason', () => {
   it.each([
