@@ -552,7 +552,7 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
       }
       await readBody(r.ctx.req) // no body; drained (and its declared hash checked) before answering
       // the request's own headers describe its (empty) body, not the copied bytes: store the part without them
-      const bytes = createReadStream(objects.objectPath(source.bucket, source.key), range ?? {})
+      const bytes = createReadStream(objects.objectPath(source.bucket, source.key), {...range, highWaterMark: 1 << 20})
       const {md5} = await objects.putPart(upload.dir, partNumber, bytes, {})
       sendXml(r.ctx, 'CopyPartResult', {LastModified: new Date().toISOString(), ETag: JSON.stringify(md5)})
     },
