@@ -122,6 +122,39 @@ describe('cape ingest on the local platform', () => {
     expect((await keys(curated, `participants/ingest_date=${today}/`)).filter((k) => /_(l|r)\./.test(k))).toHaveLength(4)
   })
 
+  it('--transform local, CSV: the curated bytes are the ingest core output, whether the body is copied as is or rows are rebuilt', async () => {
+    // the CLI uploads "canonical header + file body" while a worker validates, when the output is the body (LF,
+    // canonical quoting), and curates row by row otherwise (CRLF, BOM, quotes to drop, no final LF is added…)
+    const legacy = fixture('participants_legacy.csv').toString()
+    const body = legacy.slice(legacy.indexOf('\n') + 1)
+    const big = Array.from({length: 260_000}, (_, i) => `P${String(i).padStart(9, '0')},${i % 40 === 0 ? '"Ada, Jr."' : 'Ada'},Lovelace,19${String(10 + (i % 90))}-0${1 + (i % 9)}-1${i % 10},Oslo\n`).join('')
+    const cases: Record<string, string> = {
+      'lf.csv': legacy,
+      'no_final_lf.csv': legacy.replace(/\n$/, ''),
+      'crlf.csv': legacy.replaceAll('\n', '\r\n'),
+      'bom_quotes.csv': `\ufeff${legacy.split('\n')[0]}\n"P900","Ada",Lovelace,1990-01-02,"Oslo"\n${body}`,
+      'multiline.csv': `${legacy.split('\n')[0]}\nP901,"Ada\nLine",Lovelace,1990-01-02,Oslo\n${body}`,
+      'long.csv': `participant_id,given_name,family_name,Date of Birth,site\n${big}`,
+    }
+    const dir = path.join(ws.cwd, 'shapes')
+    mkdirSync(dir, {recursive: true})
+    for (const [name, text] of Object.entries(cases)) writeFileSync(path.join(dir, name), text)
+    const r = await ws.cli(['ingest', 'shapes', '--transform', 'local', '--force', '--json'])
+    expect(r.code, r.stderr).toBe(0)
+    expect(r.json().counts.ingested).toBe(6)
+    const {createIngestPipeline, loadDatasets} = await import('../../src/lib/ingest/index.js')
+    for (const [name, text] of Object.entries(cases)) {
+      const p = createIngestPipeline({datasets: loadDatasets(), output: 'csv'})
+      const chunks: Buffer[] = []
+      p.output.on('data', (c: Buffer) => chunks.push(Buffer.from(c)))
+      p.input.end(Buffer.from(text))
+      expect((await p.result).valid, name).toBe(true)
+      const c = await get(curated, day(name))
+      expect(c.body.equals(Buffer.concat(chunks)), name).toBe(true)
+      expect((await get(raw, day(name))).body.equals(Buffer.from(text)), name).toBe(true)
+    }
+  })
+
   it('what ingest wrote pulls back verified (the raw hash is provenance on curated, not its checksum)', async () => {
     const out = path.join(ws.cwd, 'pulled')
     const r = await ws.cli(['pull', 'curated/participants/', out, '--json'])
@@ -232,9 +265,12 @@ describe('cape ingest on the local platform', () => {
     const file = path.join(ws.cwd, 'in', 'big.csv')
     const fd = openSync(file, 'w')
     writeSync(fd, 'participant_id,given_name,family_name,Date of Birth,site\n')
-    const block: string[] = []
-    for (let i = 0; i < 250_000; i++) block.push(`K${String(i).padStart(8, '0')},Given${i % 97},Family${i % 89},19${50 + (i % 50)}-0${1 + (i % 9)}-1${i % 9},Site${i % 7}`)
-    writeSync(fd, `${block.join('\n')}\n`)
+    // ~50 MB: large enough that the kill lands while parts are still being uploaded
+    for (let b = 0; b < 4; b++) {
+      const block: string[] = []
+      for (let i = b * 250_000; i < (b + 1) * 250_000; i++) block.push(`K${String(i).padStart(8, '0')},Given${i % 97},Family${i % 89},19${50 + (i % 50)}-0${1 + (i % 9)}-1${i % 9},Site${i % 7}`)
+      writeSync(fd, `${block.join('\n')}\n`)
+    }
     closeSync(fd)
     const rawKey = day('big.csv')
     const child = spawn(process.execPath, [cliBin, 'ingest', 'in/big.csv', '--transform', 'local'], {cwd: ws.cwd, env: cleanEnv(ws.env), stdio: 'ignore'})
@@ -251,7 +287,7 @@ describe('cape ingest on the local platform', () => {
 
     const again = await ws.cli(['ingest', 'in/big.csv', '--transform', 'local', '--json'])
     expect(again.code, again.stderr).toBe(0)
-    expect(again.json().files[0]).toMatchObject({status: 'ingested', rows: 250_000})
+    expect(again.json().files[0]).toMatchObject({status: 'ingested', rows: 1_000_000})
     expect(await uploads(raw, rawKey)).toEqual([])
     expect(await uploads(curated, rawKey)).toEqual([])
     expect(await keys(raw, rawKey)).toEqual([rawKey])

@@ -14,6 +14,7 @@ import {validateStream} from './pipeline.js'
 import {createWorkerPipeline, workerPipelineAvailable} from './pipeline-worker.js'
 import {renderReport, type IngestReport, type Issue} from './report.js'
 import {abortStaleUploads, deleteQuietly, findIngested, headOrUndefined, waitForReport, writeMarker} from './s3-state.js'
+import {curateFileVerbatim, verbatimCurateAvailable} from './curate-file.js'
 import {feedFile} from './file-feed.js'
 import {uploadFile} from './s3-writer.js'
 import {sniffFile} from './sniff.js'
@@ -114,8 +115,12 @@ export interface IngestContext {
   signal?: AbortSignal
 }
 
-/** 5 MiB, S3's smallest part: part buffers are most of the upload memory (raw: QUEUE_SIZE of them, curated: QUEUE_SIZE + 1). */
-const PART_SIZE = 5 * 1024 * 1024
+/**
+ * Part size of the uploads. Part buffers are most of the upload memory (QUEUE_SIZE per file upload, QUEUE_SIZE + 1
+ * for a streamed one); 8 MiB rather than S3's 5 MiB minimum: fewer requests for the store to handle per byte
+ * (measured on the local platform: 300 MB ingest 7.1 s → 6.6 s, its CPU 6.9 s → 6.3 s; peak RSS +~10 MB).
+ */
+const PART_SIZE = 8 * 1024 * 1024
 /** Read size of the file (smaller chunks: less in flight between the streams, the uploads and the worker). */
 const CHUNK = 1 << 18
 /** Parts in flight per upload. */
@@ -363,23 +368,48 @@ async function ingestOne(ctx: IngestContext, source: Source, run: RunState): Pro
         rowsShown = rows
       }
       const uploading = uploadRaw()
-      const curating = curateStream(
-        (input) => feedFile(file, input, {chunkSize: CHUNK, signal: ac.signal, onBytes: (n) => progress.update(source.source, phase, {bytes: n})}),
-        {s3, curatedBucket: buckets.curated, curatedKey, reportBucket: buckets.raw, reportKey, metadata: curatedMetadata(rawKey, rawMetadata, options.output)},
-        {
-          datasets,
-          dataset: dataset === UNRECOGNISED ? undefined : dataset,
-          output: options.output,
-          maxErrors: options.maxErrors,
-          signal: ac.signal,
-          onRows,
-          queueSize: QUEUE_SIZE,
-          partSize: PART_SIZE,
-          // parquet in a worker whose heap is capped (row groups of typed values); CSV in this thread: its byte lane
-          // costs less than handing every chunk to a worker and back (measured: faster, ~40 MB less peak RSS)
-          ...(options.output === 'parquet' && workerPipelineAvailable() ? {pipeline: createWorkerPipeline} : {}),
-        },
-      )
+      const target = {s3, curatedBucket: buckets.curated, curatedKey, reportBucket: buckets.raw, reportKey, metadata: curatedMetadata(rawKey, rawMetadata, options.output)}
+      const curateDataset = dataset === UNRECOGNISED ? undefined : dataset
+      const curating = (async () => {
+        if (options.output === 'csv' && verbatimCurateAvailable()) {
+          // the common case: the curated CSV is the file's body under the canonical header (see curate-file.ts)
+          let seen = 0
+          const outcome = await curateFileVerbatim(file, target, {
+            datasets,
+            dataset: curateDataset,
+            maxErrors: options.maxErrors,
+            signal: ac.signal,
+            expectedBytes: sniff.bytes,
+            queueSize: QUEUE_SIZE,
+            partSize: PART_SIZE,
+            onProgress: (bytes, rows) => {
+              progress.update(source.source, phase, {bytes: bytes - seen})
+              seen = bytes
+              onRows(rows)
+            },
+          })
+          if (outcome) return outcome
+          progress.update(source.source, phase, {reset: true})
+          rowsShown = 0
+        }
+        return curateStream(
+          (input) => feedFile(file, input, {chunkSize: CHUNK, signal: ac.signal, onBytes: (n) => progress.update(source.source, phase, {bytes: n})}),
+          target,
+          {
+            datasets,
+            dataset: curateDataset,
+            output: options.output,
+            maxErrors: options.maxErrors,
+            signal: ac.signal,
+            onRows,
+            queueSize: QUEUE_SIZE,
+            partSize: PART_SIZE,
+            // parquet in a worker whose heap is capped (row groups of typed values); CSV in this thread: its byte lane
+            // costs less than handing every chunk to a worker and back (measured: faster, ~40 MB less peak RSS)
+            ...(options.output === 'parquet' && workerPipelineAvailable() ? {pipeline: createWorkerPipeline} : {}),
+          },
+        )
+      })()
       const settled = await Promise.allSettled([uploading, curating].map((p) => p.catch((e) => {
         ac.abort(e)
         throw e

@@ -229,39 +229,85 @@ export class FileChangedError extends Error {
   }
 }
 
+export interface UploadFileOptions extends S3WriterOptions {
+  file: string
+  /** The file's size when it was hashed: a file that grew or shrank since fails the upload (FileChangedError). */
+  expectedBytes?: number
+  /** Upload the file from this byte on (default 0). */
+  start?: number
+  /** Bytes stored before the file's bytes, and after them. */
+  prefix?: Uint8Array
+  suffix?: Uint8Array
+  /** Called with the file bytes as they are read (not the prefix or suffix). */
+  onBytes?: (bytes: Buffer) => void
+  /**
+   * Awaited once the last byte is read, before the object is published (CompleteMultipartUpload, or the single
+   * PUT): a rejection aborts the upload and nothing appears.
+   */
+  beforeFinish?: () => Promise<void>
+}
+
 /**
- * Upload a local file as one object, read straight into the part buffers (no intermediate chunks). With
- * `expectedBytes` (from an earlier pass that hashed the file), a file that grew or shrank since fails the upload
- * (FileChangedError) instead of storing bytes its metadata does not describe.
+ * Upload a local file as one object, read straight into the part buffers (no intermediate chunks): `prefix`, the
+ * file from `start`, `suffix`. With `expectedBytes` (from an earlier pass that hashed the file), a file that grew
+ * or shrank since fails the upload (FileChangedError) instead of storing bytes its metadata does not describe.
  */
-export async function uploadFile(
-  options: S3WriterOptions & {file: string; expectedBytes?: number; onBytes?: (bytes: Buffer) => void},
-): Promise<{bytes: number; parts: number}> {
+export async function uploadFile(options: UploadFileOptions): Promise<{bytes: number; parts: number}> {
   // no spare buffer: a part is read from the file (page cache) in a moment, so filling need not overlap uploading
   const up = partUploader(options, 0)
   const fh = await open(options.file, 'r')
+  const start = options.start ?? 0
+  let position = start
+  let prefix = options.prefix ?? new Uint8Array(0)
+  let suffix = options.suffix ?? new Uint8Array(0)
+  let fileDone = false
   let bytes = 0
+  /** Fill `buf` from the prefix, the file, the suffix; returns how much (less than its size: the end). */
+  const fill = async (buf: Buffer): Promise<number> => {
+    let filled = 0
+    if (prefix.length > 0) {
+      const n = Math.min(prefix.length, buf.length)
+      buf.set(prefix.subarray(0, n))
+      prefix = prefix.subarray(n)
+      filled = n
+    }
+    while (!fileDone && filled < buf.length) {
+      const {bytesRead} = await fh.read(buf, filled, buf.length - filled, position)
+      if (bytesRead === 0) {
+        fileDone = true
+        if (options.expectedBytes !== undefined && position !== options.expectedBytes) throw new FileChangedError(options.file, options.expectedBytes, position)
+        break
+      }
+      options.onBytes?.(buf.subarray(filled, filled + bytesRead))
+      position += bytesRead
+      filled += bytesRead
+    }
+    if (fileDone && suffix.length > 0 && filled < buf.length) {
+      const n = Math.min(suffix.length, buf.length - filled)
+      buf.set(suffix.subarray(0, n), filled)
+      suffix = suffix.subarray(n)
+      filled += n
+    }
+    return filled
+  }
   try {
     for (;;) {
       options.signal?.throwIfAborted()
       if (up.state.failure) throw up.state.failure
       const buf = await up.acquire()
-      let filled = 0
-      while (filled < buf.length) {
-        const {bytesRead} = await fh.read(buf, filled, buf.length - filled, null)
-        if (bytesRead === 0) break
-        options.onBytes?.(buf.subarray(filled, filled + bytesRead))
-        filled += bytesRead
-      }
+      const filled = await fill(buf)
       bytes += filled
       const atEnd = filled < buf.length
-      if (atEnd && options.expectedBytes !== undefined && bytes !== options.expectedBytes) throw new FileChangedError(options.file, options.expectedBytes, bytes)
       if (atEnd && up.sentParts === 0) {
+        await options.beforeFinish?.()
         await up.put(buf.subarray(0, filled))
         return {bytes, parts: 1}
       }
       if (filled > 0) up.sendPart(buf, filled)
-      if (atEnd) return {bytes, parts: await up.complete()}
+      if (atEnd) {
+        await options.beforeFinish?.()
+        return {bytes, parts: await up.complete()}
+      }
     }
   } catch (e) {
     up.state.failure ??= e
