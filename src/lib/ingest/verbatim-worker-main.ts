@@ -19,8 +19,14 @@ const CHUNK = 1 << 18
 
 async function main(): Promise<void> {
   const p = createIngestPipeline({...options, output: 'csv'})
-  // the file's body (after its first LF) read but not yet compared with the output
+  // the file's body (after its first LF) read but not yet compared with the output: views of read buffers, and the
+  // read buffers themselves (refilled once compared: their memory is reused instead of piling up as garbage)
   const pending: Buffer[] = []
+  const pendingOwners: Buffer[] = []
+  const free: Buffer[] = []
+  const release = (owner: Buffer) => {
+    if (free.length < 4) free.push(owner)
+  }
   let inHeader = true
   let bodyStart = 0
   let outHeader: Buffer[] | undefined = []
@@ -40,6 +46,7 @@ async function main(): Promise<void> {
     if (diverged) return
     diverged = true
     pending.length = 0
+    pendingOwners.length = 0
     port.postMessage({type: 'diverged'})
   }
 
@@ -59,8 +66,10 @@ async function main(): Promise<void> {
       const n = Math.min(head.length, out.length - o)
       if (head.compare(out, o, o + n, 0, n) !== 0) return false
       o += n
-      if (n === head.length) pending.shift()
-      else pending[0] = head.subarray(n)
+      if (n === head.length) {
+        pending.shift()
+        release(pendingOwners.shift()!)
+      } else pending[0] = head.subarray(n)
     }
     return true
   }
@@ -90,7 +99,8 @@ async function main(): Promise<void> {
   let lastProgress = 0
   try {
     for (;;) {
-      const buf = Buffer.allocUnsafe(CHUNK)
+      // a buffer is reused only once compared; the pipeline is done with it too (each write is awaited below)
+      const buf = free.pop() ?? Buffer.allocUnsafe(CHUNK)
       const {bytesRead} = await fh.read(buf, 0, CHUNK, null)
       if (bytesRead === 0) break
       const chunk = buf.subarray(0, bytesRead)
@@ -102,10 +112,16 @@ async function main(): Promise<void> {
         else {
           bodyStart += lf + 1
           inHeader = false
-          if (lf + 1 < bytesRead && !diverged) pending.push(chunk.subarray(lf + 1))
+          if (lf + 1 < bytesRead && !diverged) {
+            pending.push(chunk.subarray(lf + 1))
+            pendingOwners.push(buf)
+          }
           startIfReady()
         }
-      } else if (!diverged) pending.push(chunk)
+      } else if (!diverged) {
+        pending.push(chunk)
+        pendingOwners.push(buf)
+      }
       await new Promise<void>((resolve, reject) => p.input.write(chunk, (err) => (err ? reject(err) : resolve())))
       if (bytes - lastProgress >= 1 << 22) {
         lastProgress = bytes
