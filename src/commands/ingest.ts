@@ -27,7 +27,7 @@ export default class Ingest extends CapeCommand<typeof Ingest> {
     'dry-run': Flags.boolean({summary: 'Hash, detect and validate; show the keys; write nothing.'}),
     concurrency: Flags.integer({summary: 'Files processed in parallel.', default: 2, min: 1, max: 32}),
     timeout: Flags.string({summary: 'How long --transform remote waits for the function.', default: '5m'}),
-    'max-errors': Flags.integer({summary: 'List at most this many problems per file (--transform local and --dry-run).', default: 100, min: 0}),
+    'max-errors': Flags.integer({summary: 'List at most this many problems per file (all are counted).', default: 100, min: 0}),
     identity: Flags.string({summary: 'SSH private key for sftp:// sources (default: ssh-agent via SSH_AUTH_SOCK, else ~/.ssh/id_*).'}),
     'known-hosts': Flags.string({summary: 'known_hosts file to check SFTP host keys against (default ~/.ssh/known_hosts).'}),
   }

@@ -226,6 +226,12 @@ describe('cape ingest on the local platform', () => {
     expect(semi).toMatchObject({status: 'rejected', rawKey: day('semi_r.csv', 'unrecognised'), errors: [{line: 1, rule: 'delimiter'}]})
     expect(await exists(curated, day('bad_r.csv'))).toBe(false)
     expect(JSON.parse((await get(raw, `_reports/${day('bad_r.csv')}.json`)).body.toString()).text).toContain('bad_r.csv:6: DOB')
+
+    // --max-errors travels with the raw object: the function lists that many (and counts all)
+    const few = await ws.cli(['ingest', place('participants_bad_dates.csv', 'bad_r2.csv'), '--transform', 'remote', '--max-errors', '2', '--json'])
+    expect(few.code, few.stderr).toBe(6)
+    expect(few.json().files[0]).toMatchObject({status: 'rejected', errorCount: 5, errors: [{line: 4}, {line: 5}]})
+    expect(few.json().files[0].errors).toHaveLength(2)
   })
 
   it('--dry-run hashes, detects and validates but writes nothing', async () => {

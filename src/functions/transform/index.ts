@@ -67,7 +67,14 @@ export async function handler(event: S3Event): Promise<TransformResult[]> {
         const datasets = await datasetsFor(s3, bucket, named)
         // The version the CLI uploaded, not a newer one written since (versioned buckets).
         const object = await s3.send(new GetObjectCommand({Bucket: bucket, Key: key, ...(head.VersionId ? {VersionId: head.VersionId} : {})}))
-        const outcome = await curateStream(object.Body as Readable, target, {datasets, dataset: datasets.has(named) ? named : undefined, output})
+        const maxErrors = Number(meta[META.maxErrors])
+        const outcome = await curateStream(object.Body as Readable, target, {
+          datasets,
+          dataset: datasets.has(named) ? named : undefined,
+          output,
+          // the CLI's --max-errors, when the upload says (a raw object written by other means: the default)
+          ...(Number.isInteger(maxErrors) && maxErrors >= 0 ? {maxErrors} : {}),
+        })
         const r = outcome.report
         console.log(JSON.stringify({key, valid: r.valid, dataset: r.dataset, variant: r.variant, rows: r.rows, errors: r.errorCount}))
         results.push(

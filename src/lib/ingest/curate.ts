@@ -23,6 +23,8 @@ export const META = {
   rows: 'cape-rows',
   /** One id per `cape ingest` of one file: copied to the curated object and the report, so a waiting CLI knows the outcome is this run's. */
   ingestId: 'cape-ingest-id',
+  /** On a raw object: `--max-errors` of the `cape ingest` that uploaded it, for the transform function's report. */
+  maxErrors: 'cape-max-errors',
 } as const
 
 export const REPORTS_PREFIX = '_reports/'

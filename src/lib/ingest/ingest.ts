@@ -350,6 +350,7 @@ async function ingestOne(ctx: IngestContext, source: Source, run: RunState): Pro
       [META.output]: options.output,
       [META.ingestId]: ingestId,
       ...(run.mode === 'local' ? {[META.transform]: 'local'} : {}),
+      ...(options.maxErrors === undefined ? {} : {[META.maxErrors]: String(options.maxErrors)}),
     }
     const ac = linkedController(ctx.signal)
     const phase = run.mode === 'local' ? 'upload+curate' : 'upload'
