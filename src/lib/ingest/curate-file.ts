@@ -38,18 +38,21 @@ class NotVerbatim extends Error {
 }
 
 /**
- * `--transform local --output csv` for a local file whose curated CSV is, in the common case, the file itself with
- * the canonical header line: rows in the canonical layout, clean (LF line ends, canonical quoting), no value
- * transformed. Two threads, each reading the file on its own: a worker validates it with the ingest pipeline and
- * checks that its output is the file's body byte for byte, while this thread uploads "curated header + body"
- * straight from the file. The upload is published only when the worker's report says valid *and* identical;
- * otherwise it is aborted (nothing appears in curated, whatever happens).
- *
- * Returns the outcome (curated, or rejected with the report stored), or undefined when the curated CSV is not the
- * body (a CRLF file, a row rebuilt, the worker failing…): the caller then curates the normal way (curateStream).
+ * The validating side of curateFileVerbatim(), started early: a worker that reads and validates the file on its own
+ * (it needs nothing from the pre-pass), so it can run while this thread hashes the file. Messages are recorded as
+ * they come; curateFileVerbatim() picks them up. Call stop() when the file is not curated after all (skipped…).
  */
-export async function curateFileVerbatim(file: string, target: CurateTarget, options: CurateFileOptions): Promise<CurateOutcome | undefined> {
-  const lastByte = await readLastByte(file)
+export interface VerbatimCheck {
+  /** The curated header and where the file's body starts, once known (undefined: never — the file has no body to copy). */
+  started: Promise<{bodyStart: number; header: string} | undefined>
+  result: Promise<WorkerResult>
+  /** Set as soon as the output is known not to be the body. */
+  readonly diverged: boolean
+  onProgress?: (bytes: number, rows: number) => void
+  stop(): void
+}
+
+export function startVerbatimCheck(file: string, options: {datasets: Datasets; dataset?: string; maxErrors?: number}): VerbatimCheck {
   const worker = new Worker(WORKER_MAIN, {
     workerData: {file, options: {datasets: options.datasets, dataset: options.dataset, maxErrors: options.maxErrors}},
     // its live data is small (the pipeline's state, 20,000 unique values): a low cap makes V8 collect garbage early
@@ -58,6 +61,8 @@ export async function curateFileVerbatim(file: string, target: CurateTarget, opt
     stdout: false,
     stderr: false,
   })
+  let resolveStarted!: (v: {bodyStart: number; header: string} | undefined) => void
+  const started = new Promise<{bodyStart: number; header: string} | undefined>((resolve) => (resolveStarted = resolve))
   let resolveResult!: (r: WorkerResult) => void
   let rejectResult!: (e: unknown) => void
   const result = new Promise<WorkerResult>((resolve, reject) => {
@@ -65,70 +70,105 @@ export async function curateFileVerbatim(file: string, target: CurateTarget, opt
     rejectResult = reject
   })
   result.catch(() => {})
-  let notVerbatim = false
-  let uploading: Promise<{bytes: number}> | undefined
-  const onAbort = () => rejectResult(options.signal!.reason)
-  options.signal?.addEventListener('abort', onAbort, {once: true})
-
+  const fail = (e: unknown) => {
+    resolveStarted(undefined)
+    rejectResult(e)
+  }
+  const check: VerbatimCheck = {
+    started,
+    result,
+    diverged: false,
+    stop: () => {
+      fail(new Error('stopped'))
+      void worker.terminate()
+    },
+  }
   worker.on('message', (m: {type: string; bodyStart?: number; header?: string; bytes?: number; rows?: number; message?: string} & Partial<WorkerResult>) => {
     switch (m.type) {
       case 'start':
-        uploading = uploadFile({
-          s3: target.s3,
-          bucket: target.curatedBucket,
-          key: target.curatedKey,
-          contentType: 'text/csv; charset=utf-8',
-          metadata: target.metadata,
-          queueSize: options.queueSize,
-          partSize: options.partSize,
-          signal: options.signal,
-          file,
-          start: m.bodyStart,
-          expectedBytes: options.expectedBytes,
-          prefix: Buffer.from(m.header!, 'utf8'),
-          suffix: lastByte !== -1 && lastByte !== 10 ? Buffer.from('\n') : undefined,
-          // published only if the report is valid and the output was exactly these bytes
-          beforeFinish: async () => {
-            const r = await result
-            if (!r.report.valid) throw new RejectedError(r.report)
-            if (!r.identical || r.finalNewline !== (lastByte !== -1 && lastByte !== 10)) throw new NotVerbatim()
-          },
-        })
-        uploading.catch(() => {})
+        resolveStarted({bodyStart: m.bodyStart!, header: m.header!})
         break
       case 'progress':
-        options.onProgress?.(m.bytes!, m.rows!)
+        check.onProgress?.(m.bytes!, m.rows!)
         break
       case 'diverged':
-        notVerbatim = true
+        ;(check as {diverged: boolean}).diverged = true
         break
       case 'result':
+        resolveStarted(undefined) // no-op when it started
         resolveResult({report: m.report!, identical: m.identical!, finalNewline: m.finalNewline!})
+        void worker.terminate()
         break
       case 'error':
-        rejectResult(new Error(m.message))
+        fail(new Error(m.message))
         break
     }
   })
-  worker.on('error', (e) => rejectResult(e))
-  worker.on('exit', (code) => rejectResult(new Error(`the validating worker exited (code ${code}) before finishing`)))
+  worker.on('error', fail)
+  worker.on('exit', (code) => fail(new Error(`the validating worker exited (code ${code}) before finishing`)))
+  return check
+}
+
+/**
+ * `--transform local --output csv` for a local file whose curated CSV is, in the common case, the file itself with
+ * the canonical header line: rows in the canonical layout, clean (LF line ends, canonical quoting), no value
+ * transformed. Two threads, each reading the file on its own: a worker (startVerbatimCheck) validates it with the
+ * ingest pipeline and checks that its output is the file's body byte for byte, while this thread uploads "curated
+ * header + body" straight from the file. The upload is published only when the worker's report says valid *and*
+ * identical; otherwise it is aborted (nothing appears in curated, whatever happens).
+ *
+ * Returns the outcome (curated, or rejected with the report stored), or undefined when the curated CSV is not the
+ * body (a CRLF file, a row rebuilt, the worker failing…): the caller then curates the normal way (curateStream).
+ */
+export async function curateFileVerbatim(file: string, check: VerbatimCheck, target: CurateTarget, options: CurateFileOptions): Promise<CurateOutcome | undefined> {
+  const lastByte = await readLastByte(file)
+  const finalLf = lastByte !== -1 && lastByte !== 10
+  const onAbort = () => check.stop()
+  options.signal?.addEventListener('abort', onAbort, {once: true})
+  check.onProgress = options.onProgress
+  let uploading: Promise<{bytes: number}> | undefined
+  void check.started.then((start) => {
+    if (start === undefined || options.signal?.aborted) return
+    uploading = uploadFile({
+      s3: target.s3,
+      bucket: target.curatedBucket,
+      key: target.curatedKey,
+      contentType: 'text/csv; charset=utf-8',
+      metadata: target.metadata,
+      queueSize: options.queueSize,
+      partSize: options.partSize,
+      signal: options.signal,
+      file,
+      start: start.bodyStart,
+      expectedBytes: options.expectedBytes,
+      prefix: Buffer.from(start.header, 'utf8'),
+      suffix: finalLf ? Buffer.from('\n') : undefined,
+      // published only if the report is valid and the output was exactly these bytes
+      beforeFinish: async () => {
+        const r = await check.result
+        if (!r.report.valid) throw new RejectedError(r.report)
+        if (!r.identical || r.finalNewline !== finalLf) throw new NotVerbatim()
+      },
+    })
+    uploading.catch(() => {})
+  })
 
   let r: WorkerResult
   try {
-    r = await result
+    r = await check.result
+    await check.started // the upload, if any, has been started by now
   } catch (e) {
     await uploading?.catch(() => undefined) // aborted: beforeFinish rejects with the same error
-    if (options.signal?.aborted) throw e
+    if (options.signal?.aborted) throw options.signal.reason ?? e
     return undefined // the worker failed: curate the normal way
   } finally {
     options.signal?.removeEventListener('abort', onAbort)
-    void worker.terminate()
   }
   if (!r.report.valid) {
     await uploading?.catch(() => undefined)
     return {report: r.report, reportStored: await storeReport(target, r.report, null)}
   }
-  if (notVerbatim || !r.identical || !uploading) {
+  if (check.diverged || !r.identical || !uploading) {
     await uploading?.catch(() => undefined)
     return undefined
   }

@@ -14,7 +14,7 @@ import {validateStream} from './pipeline.js'
 import {createWorkerPipeline, workerPipelineAvailable} from './pipeline-worker.js'
 import {renderReport, type IngestReport, type Issue} from './report.js'
 import {abortStaleUploads, deleteQuietly, findIngested, headOrUndefined, waitForReport, writeMarker} from './s3-state.js'
-import {curateFileVerbatim, verbatimCurateAvailable} from './curate-file.js'
+import {curateFileVerbatim, startVerbatimCheck, verbatimCurateAvailable, type VerbatimCheck} from './curate-file.js'
 import {feedFile} from './file-feed.js'
 import {uploadFile} from './s3-writer.js'
 import {sniffFile} from './sniff.js'
@@ -293,10 +293,16 @@ async function ingestOne(ctx: IngestContext, source: Source, run: RunState): Pro
     errorCount: 0,
   }
   const s3 = ctx.clients.s3
+  let check: VerbatimCheck | undefined
   try {
     if (source.kind === 'sftp') progress.update(source.source, 'download', {total: source.size})
     const file = await source.fetch({signal: ctx.signal, onBytes: (n) => progress.update(source.source, 'download', {bytes: n})})
     progress.update(source.source, 'hash', {total: source.size, reset: true})
+    // local CSV: the validating worker of the verbatim path starts now, reading the file while this thread hashes it
+    check =
+      run.mode === 'local' && options.output === 'csv' && !options.dryRun && verbatimCurateAvailable()
+        ? startVerbatimCheck(file, {datasets: run.datasets, dataset: options.dataset, maxErrors: options.maxErrors})
+        : undefined
     const sniff = await sniffFile(file, {datasets: run.datasets, dataset: options.dataset, signal: ctx.signal, onBytes: (n) => progress.update(source.source, 'hash', {bytes: n})})
     const dataset = options.dataset ?? sniff.dataset ?? UNRECOGNISED
     const rawKey = `${dataset}/ingest_date=${run.date}/${source.name}`
@@ -372,10 +378,10 @@ async function ingestOne(ctx: IngestContext, source: Source, run: RunState): Pro
       const target = {s3, curatedBucket: buckets.curated, curatedKey, reportBucket: buckets.raw, reportKey, metadata: curatedMetadata(rawKey, rawMetadata, options.output)}
       const curateDataset = dataset === UNRECOGNISED ? undefined : dataset
       const curating = (async () => {
-        if (options.output === 'csv' && verbatimCurateAvailable()) {
+        if (check !== undefined) {
           // the common case: the curated CSV is the file's body under the canonical header (see curate-file.ts)
           let seen = 0
-          const outcome = await curateFileVerbatim(file, target, {
+          const outcome = await curateFileVerbatim(file, check, target, {
             datasets,
             dataset: curateDataset,
             maxErrors: options.maxErrors,
@@ -460,6 +466,7 @@ async function ingestOne(ctx: IngestContext, source: Source, run: RunState): Pro
     result.message = e.message
     return result
   } finally {
+    check?.stop() // no-op when it finished; else (skipped, failed…) the worker goes
     await source.release().catch(() => undefined)
   }
 }

@@ -1,5 +1,5 @@
 /**
- * Worker-thread entry of curateFileVerbatim() (curate-file.ts): runs the ingest pipeline (CSV output) over a file it
+ * Worker-thread entry of startVerbatimCheck() (curate-file.ts): runs the ingest pipeline (CSV output) over a file it
  * reads itself, and checks that the curated output is the file's own bytes after its header line — so that the CLI
  * can upload "curated header + the raw file's body" straight from the file while this thread validates.
  *
