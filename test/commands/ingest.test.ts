@@ -234,6 +234,35 @@ describe('cape ingest on the local platform', () => {
     expect(few.json().files[0].errors).toHaveLength(2)
   })
 
+  it('a cape.yaml dataset is curated by the function too: its definition travels under raw _datasets/', async () => {
+    const dir = path.join(ws.cwd, 'visits-project')
+    mkdirSync(dir, {recursive: true})
+    writeFileSync(
+      path.join(dir, 'cape.yaml'),
+      [
+        'datasets:',
+        '  visits:',
+        '    columns:',
+        '      - {name: visit_id, type: string, required: true, unique: true}',
+        '      - {name: visit_date, type: date, required: true}',
+        '      - {name: weight_kg, type: number}',
+        '    variants:',
+        '      - {name: old, header: [visit_id, Visit Date, weight_kg], rename: {Visit Date: visit_date}}',
+        '',
+      ].join('\n'),
+    )
+    writeFileSync(path.join(dir, 'visits_old.csv'), 'visit_id,Visit Date,weight_kg\nV1,2024-01-31,70.5\nV2,2024-02-29,\n')
+    writeFileSync(path.join(dir, 'visits_bad.csv'), 'visit_id,Visit Date,weight_kg\nV1,2024-02-30,x\n')
+    const r = await ws.cli(['ingest', 'visits-project/visits_old.csv', 'visits-project/visits_bad.csv', '--transform', 'remote', '--config', 'visits-project/cape.yaml', '--json'])
+    expect(r.code, r.stderr).toBe(6)
+    const [ok, bad] = r.json().files
+    expect(ok).toMatchObject({status: 'ingested', dataset: 'visits', variant: 'old', rows: 2, transform: 'remote', curatedKey: day('visits_old.csv', 'visits')})
+    expect((await get(curated, day('visits_old.csv', 'visits'))).body.toString()).toBe('visit_id,visit_date,weight_kg\nV1,2024-01-31,70.5\nV2,2024-02-29,\n')
+    expect(bad).toMatchObject({status: 'rejected', dataset: 'visits', errorCount: 2})
+    expect(bad.errors.map((e: any) => [e.line, e.rule, e.column])).toEqual([[2, 'date', 'visit_date'], [2, 'number', 'weight_kg']])
+    expect(JSON.parse((await get(raw, '_datasets/visits.json')).body.toString())).toMatchObject({columns: [{name: 'visit_id'}, {name: 'visit_date'}, {name: 'weight_kg'}]})
+  })
+
   it('--dry-run hashes, detects and validates but writes nothing', async () => {
     const before = await keys(raw)
     const r = await ws.cli(['ingest', place('participants.csv', 'dry.csv'), place('participants_ragged.csv', 'dry_bad.csv'), '--dry-run', '--force', '--json'])
