@@ -48,6 +48,8 @@ export interface VerbatimCheck {
   result: Promise<WorkerResult>
   /** Set as soon as the output is known not to be the body. */
   readonly diverged: boolean
+  /** Resolves then (never otherwise). */
+  divergence: Promise<void>
   onProgress?: (bytes: number, rows: number) => void
   stop(): void
 }
@@ -74,10 +76,12 @@ export function startVerbatimCheck(file: string, options: {datasets: Datasets; d
     resolveStarted(undefined)
     rejectResult(e)
   }
+  let resolveDivergence!: () => void
   const check: VerbatimCheck = {
     started,
     result,
     diverged: false,
+    divergence: new Promise<void>((resolve) => (resolveDivergence = resolve)),
     stop: () => {
       fail(new Error('stopped'))
       void worker.terminate()
@@ -93,6 +97,7 @@ export function startVerbatimCheck(file: string, options: {datasets: Datasets; d
         break
       case 'diverged':
         ;(check as {diverged: boolean}).diverged = true
+        resolveDivergence()
         break
       case 'result':
         resolveStarted(undefined) // no-op when it started
@@ -155,8 +160,15 @@ export async function curateFileVerbatim(file: string, check: VerbatimCheck, tar
 
   let r: WorkerResult
   try {
-    r = await check.result
+    // not the body (a CRLF file, rows rebuilt…): stop now and curate the normal way, rather than validate twice
+    const first = await Promise.race([check.result, check.divergence.then(() => undefined)])
+    if (first === undefined) check.stop() // the upload's beforeFinish rejects: it is aborted
     await check.started // the upload, if any, has been started by now
+    if (first === undefined) {
+      await uploading?.catch(() => undefined)
+      return undefined
+    }
+    r = first
   } catch (e) {
     await uploading?.catch(() => undefined) // aborted: beforeFinish rejects with the same error
     if (options.signal?.aborted) throw options.signal.reason ?? e
@@ -179,6 +191,22 @@ export async function curateFileVerbatim(file: string, check: VerbatimCheck, tar
   if (!uploaded) return undefined
   const curated = {bucket: target.curatedBucket, key: target.curatedKey, bytes: uploaded.bytes}
   return {report: r.report, curated, reportStored: await storeReport(target, r.report, curated.key)}
+}
+
+/**
+ * Whether the file's first line ends with CR LF: its curated CSV (LF line ends) cannot be its body, so the verbatim
+ * path is not even tried (no worker started for nothing).
+ */
+export async function startsWithCrLfLine(file: string): Promise<boolean> {
+  const fh = await open(file, 'r')
+  try {
+    const head = Buffer.alloc(1 << 16)
+    const {bytesRead} = await fh.read(head, 0, head.length, 0)
+    const lf = head.subarray(0, bytesRead).indexOf(10)
+    return lf > 0 && head[lf - 1] === 13
+  } finally {
+    await fh.close()
+  }
 }
 
 /** The file's last byte, or -1 when it is empty. */

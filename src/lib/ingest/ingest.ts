@@ -14,7 +14,7 @@ import {validateStream} from './pipeline.js'
 import {createWorkerPipeline, workerPipelineAvailable} from './pipeline-worker.js'
 import {renderReport, type IngestReport, type Issue} from './report.js'
 import {abortStaleUploads, deleteQuietly, findIngested, headOrUndefined, waitForReport, writeMarker} from './s3-state.js'
-import {curateFileVerbatim, startVerbatimCheck, verbatimCurateAvailable, type VerbatimCheck} from './curate-file.js'
+import {curateFileVerbatim, startsWithCrLfLine, startVerbatimCheck, verbatimCurateAvailable, type VerbatimCheck} from './curate-file.js'
 import {feedFile} from './file-feed.js'
 import {uploadFile} from './s3-writer.js'
 import {sniffFile} from './sniff.js'
@@ -300,7 +300,7 @@ async function ingestOne(ctx: IngestContext, source: Source, run: RunState): Pro
     progress.update(source.source, 'hash', {total: source.size, reset: true})
     // local CSV: the validating worker of the verbatim path starts now, reading the file while this thread hashes it
     check =
-      run.mode === 'local' && options.output === 'csv' && !options.dryRun && verbatimCurateAvailable()
+      run.mode === 'local' && options.output === 'csv' && !options.dryRun && verbatimCurateAvailable() && !(await startsWithCrLfLine(file))
         ? startVerbatimCheck(file, {datasets: run.datasets, dataset: options.dataset, maxErrors: options.maxErrors})
         : undefined
     const sniff = await sniffFile(file, {datasets: run.datasets, dataset: options.dataset, signal: ctx.signal, onBytes: (n) => progress.update(source.source, 'hash', {bytes: n})})

@@ -252,21 +252,30 @@ class IngestStream extends Transform {
 
   /** Accept lines from `pos` (a line start) while the lane takes them; write them; return where it stopped. */
   private laneRun(buf: Buffer, pos: number): number {
-    const start = pos
+    let start = pos // of the lines accepted and not written yet (LF-ended: written as they are)
     let rows = 0
     for (;;) {
       const next = this.laneLine(buf, pos)
       if (next < 0) break
-      pos = next
       rows++
+      if (this.laneCrLf) {
+        // a CR LF line is written with LF, as the CSV writer writes every line
+        this.verbatim?.writeBytes(buf.subarray(start, next - 2))
+        this.verbatim?.writeBytes(LF_BYTES)
+        start = next
+      }
+      pos = next
     }
     if (rows > 0) {
       this.rows += rows
       this.validRows += rows
-      this.verbatim?.writeBytes(buf.subarray(start, pos))
+      if (pos > start) this.verbatim?.writeBytes(buf.subarray(start, pos))
     }
     return pos
   }
+
+  /** Whether the line laneLine() accepted last ended with CR LF. */
+  private laneCrLf = false
 
   /** One line at `a`: the index after its LF when the lane accepts it (and records its unique values), else -1. */
   private laneLine(buf: Buffer, a: number): number {
@@ -276,6 +285,7 @@ class IngestStream extends Transform {
     bounds[0] = a
     let k = 1
     let j = a
+    let crlf = false
     for (; j < len; j++) {
       const c = buf[j]
       if (c <= 44) {
@@ -283,11 +293,15 @@ class IngestStream extends Transform {
         if (c === 44) {
           if (k === n) return -1 // too many fields
           bounds[k++] = j + 1
-        } else if (c === 34 || c === 13) return -1 // quotes and CRs: the string path
+        } else if (c === 13 && j + 1 < len && buf[j + 1] === 10 && j > a) {
+          crlf = true // CR LF: the line's content ends here
+          j++
+          break
+        } else if (c === 34 || c === 13) return -1 // quotes, and CRs inside a line: the string path
       }
     }
     if (j >= len || j === a || k !== n) return -1 // incomplete, blank, or too few fields
-    bounds[n] = j + 1
+    bounds[n] = crlf ? j : j + 1 // one past the end of the last field (+1): its CR, or its LF
     const columns = this.lane!
     for (let i = 0; i < columns.length; i++) {
       const col = columns[i]
@@ -322,6 +336,7 @@ class IngestStream extends Transform {
       unique[i].tracker!.acceptBytes(buf, bounds[p], bounds[p + 1] - 1, line)
     }
     this.nextLine = line + 1
+    this.laneCrLf = crlf
     return j + 1
   }
 
@@ -633,6 +648,8 @@ class IngestStream extends Transform {
     }
   }
 }
+
+const LF_BYTES = Buffer.from('\n')
 
 /** A canonical column as the byte lane checks it: its field in the file, and checks as onRow does them. */
 interface LaneColumn {
