@@ -1,7 +1,12 @@
-// Shared by the bench scripts: command-line options and a private workspace for the CLI runs.
-import {mkdtempSync} from 'node:fs'
+// Shared by the bench scripts: command-line options, a private workspace for the CLI runs, and running commands there.
+import {spawn, spawnSync} from 'node:child_process'
+import {mkdtempSync, readFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import path from 'node:path'
+import {performance} from 'node:perf_hooks'
+import {fileURLToPath} from 'node:url'
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
 /** `--name value` from the command line (a string), or `def`. */
 export function arg(name, def) {
@@ -26,4 +31,47 @@ export function benchWorkspace(name) {
     NO_COLOR: '1',
   }
   return {work, env}
+}
+
+const vmHwmKb = (pid) => {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+    return m ? Number(m[1]) : 0
+  } catch {
+    return 0
+  }
+}
+
+/**
+ * Commands run in a workspace: `run(cmd, args, extraEnv)` resolves {code, stdout, stderr, started (epoch ms), ms,
+ * seconds, peakMB — the child's peak RSS, sampled from VmHWM (a high-water mark: the last sample is the peak)};
+ * `cape(...args)` runs the built CLI; `must(result, what)` throws unless it exited 0; `stopPlatform()` stops the
+ * workspace's local platform (synchronously: for a `finally`).
+ */
+export function benchCommands({work, env}) {
+  const run = (cmd, args, extraEnv = {}) =>
+    new Promise((resolve, reject) => {
+      const started = Date.now()
+      const t0 = performance.now()
+      const child = spawn(cmd, args, {cwd: work, env: {...env, ...extraEnv}, stdio: ['ignore', 'pipe', 'pipe']})
+      let stdout = ''
+      let stderr = ''
+      let peakKb = 0
+      const timer = setInterval(() => (peakKb = Math.max(peakKb, vmHwmKb(child.pid))), 20)
+      child.stdout.on('data', (d) => (stdout += d))
+      child.stderr.on('data', (d) => (stderr += d))
+      child.on('error', reject)
+      child.on('exit', () => clearInterval(timer))
+      child.on('close', (code) => {
+        const ms = performance.now() - t0
+        resolve({code, stdout, stderr, started, ms, seconds: ms / 1000, peakMB: peakKb / 1024})
+      })
+    })
+  const cape = (...args) => run(process.execPath, [path.join(root, 'bin/run.js'), ...args])
+  const must = (r, what) => {
+    if (r.code !== 0) throw new Error(`${what} failed (${r.code}):\n${r.stdout.slice(0, 2000)}\n${r.stderr.slice(0, 2000)}`)
+    return r
+  }
+  const stopPlatform = () => spawnSync(process.execPath, [path.join(root, 'bin/run.js'), 'local', 'stop'], {cwd: work, env})
+  return {run, cape, must, stopPlatform}
 }

@@ -9,16 +9,13 @@
 // Run after a build: `npm run build && node bench/ingest.mjs [--mb 1024] [--small-mb 100] [--parquet-rows 1000000]`.
 // Not a test: starts its own platform in a temp folder, deploys phase1, generates the files there, runs the built
 // CLI as a subprocess (as users do), samples its peak RSS (VmHWM in /proc/<pid>/status), prints figures, cleans up.
-import {spawn, spawnSync} from 'node:child_process'
 import {createWriteStream, readFileSync, rmSync, statSync} from 'node:fs'
 import path from 'node:path'
 import {Readable, Writable} from 'node:stream'
 import {pipeline} from 'node:stream/promises'
 import {performance} from 'node:perf_hooks'
-import {fileURLToPath} from 'node:url'
-import {numArg, benchWorkspace} from './common.mjs'
+import {benchCommands, benchWorkspace, numArg} from './common.mjs'
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const core = await import('../dist/lib/ingest/index.js').catch(() => {
   throw new Error('build first: npm run build')
 })
@@ -30,36 +27,7 @@ const AWS = '/usr/bin/aws'
 
 const {work, env} = benchWorkspace('ingest')
 
-const vmHwmKb = (pid) => {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
-    return m ? Number(m[1]) : 0
-  } catch {
-    return 0
-  }
-}
-
-/** Run a command; for node children, sample the peak RSS (VmHWM is a high-water mark: the last sample is the peak). */
-function run(cmd, args, extraEnv = {}) {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now()
-    const child = spawn(cmd, args, {cwd: work, env: {...env, ...extraEnv}, stdio: ['ignore', 'pipe', 'pipe']})
-    let stdout = ''
-    let stderr = ''
-    let peakKb = 0
-    const timer = setInterval(() => (peakKb = Math.max(peakKb, vmHwmKb(child.pid))), 20)
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('error', reject)
-    child.on('exit', () => clearInterval(timer))
-    child.on('close', (code) => resolve({code, stdout, stderr, seconds: (performance.now() - t0) / 1000, peakMB: peakKb / 1024}))
-  })
-}
-const cape = (...args) => run(process.execPath, [path.join(root, 'bin/run.js'), ...args])
-const must = (r, what) => {
-  if (r.code !== 0) throw new Error(`${what} failed (${r.code}):\n${r.stdout.slice(0, 2000)}\n${r.stderr.slice(0, 2000)}`)
-  return r
-}
+const {run, cape, must, stopPlatform} = benchCommands({work, env})
 
 const SITES = ['Oslo', 'Lima', 'Nairobi', 'Kampala', 'São Paulo', 'Chiang Mai']
 const GIVEN = ['Ada', 'Zoë', 'José', 'Wei', 'Amina', 'Søren', 'Mary Ann', 'Kwame', 'Lucía', 'Ingrid']
@@ -173,6 +141,6 @@ try {
   console.log('        writer alternatives, 1M rows × 6 cols (ARCHITECTURE.md): hyparquet-writer 11–12 s (~87,000 rows/s), @dsnp/parquetjs 17–19 s (~56,000 rows/s), parquetjs-lite 26–31 s (~35,000 rows/s)')
   console.log(JSON.stringify(results))
 } finally {
-  spawnSync(process.execPath, [path.join(root, 'bin/run.js'), 'local', 'stop'], {cwd: work, env})
+  stopPlatform()
   rmSync(work, {recursive: true, force: true})
 }

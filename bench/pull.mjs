@@ -6,18 +6,15 @@
 // Run after a build: `npm run build && node bench/pull.mjs [--small N] [--big N] [--big-mb N] [--many N]`.
 // Not a test: starts its own platform in a temp folder, deploys phase1, seeds with the admin SDK client, runs the
 // built CLI as a subprocess (as users do), prints the figures and ratios, cleans up.
-import {spawn, spawnSync} from 'node:child_process'
 import {createHash, randomBytes} from 'node:crypto'
 import {readFileSync, rmSync} from 'node:fs'
 import path from 'node:path'
 import {performance} from 'node:perf_hooks'
-import {fileURLToPath} from 'node:url'
 import {PutObjectCommand} from '@aws-sdk/client-s3'
 import {Upload} from '@aws-sdk/lib-storage'
 import pLimit from 'p-limit'
-import {numArg, benchWorkspace} from './common.mjs'
+import {benchCommands, benchWorkspace, numArg} from './common.mjs'
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const {createClients} = await import('../dist/lib/aws/clients.js').catch(() => {
   throw new Error('build first: npm run build')
 })
@@ -53,23 +50,7 @@ const AWS = '/usr/bin/aws'
 
 const {work, env} = benchWorkspace('pull')
 
-function run(cmd, args, extraEnv = {}) {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now()
-    const child = spawn(cmd, args, {cwd: work, env: {...env, ...extraEnv}, stdio: ['ignore', 'pipe', 'pipe']})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({code, stdout, stderr, seconds: (performance.now() - t0) / 1000}))
-  })
-}
-const cape = (...args) => run(process.execPath, [path.join(root, 'bin/run.js'), ...args])
-const must = (r, what) => {
-  if (r.code !== 0) throw new Error(`${what} failed (${r.code}):\n${r.stdout}\n${r.stderr}`)
-  return r
-}
+const {run, cape, must, stopPlatform} = benchCommands({work, env})
 
 let clients
 try {
@@ -166,6 +147,6 @@ try {
   console.log(JSON.stringify(figures))
 } finally {
   clients?.destroy()
-  spawnSync(process.execPath, [path.join(root, 'bin/run.js'), 'local', 'stop'], {cwd: work, env})
+  stopPlatform()
   rmSync(work, {recursive: true, force: true})
 }

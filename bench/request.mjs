@@ -5,15 +5,11 @@
 // Run after a build: `npm run build && node bench/request.mjs [--rows N] [--runs N] [--format csv|parquet] [--interval 250ms]`.
 // Not a test: starts its own platform in a temp folder, deploys phase1, seeds curated data with the admin SDK client,
 // runs the built CLI as a subprocess (as users do) with --ndjson, prints the figures, cleans up.
-import {spawn} from 'node:child_process'
 import {readFileSync, rmSync, statSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
-import {performance} from 'node:perf_hooks'
-import {fileURLToPath} from 'node:url'
 import {GetObjectCommand, PutObjectCommand} from '@aws-sdk/client-s3'
-import {arg, benchWorkspace} from './common.mjs'
+import {arg, benchCommands, benchWorkspace} from './common.mjs'
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const {createClients} = await import('../dist/lib/aws/clients.js').catch(() => {
   throw new Error('build first: npm run build')
 })
@@ -28,23 +24,7 @@ const intervalMs = INTERVAL ? parseDuration(INTERVAL) : DEFAULT_INTERVAL_MS
 
 const {work, env} = benchWorkspace('request')
 
-function cape(...args) {
-  return new Promise((resolve, reject) => {
-    const t0 = performance.now()
-    const started = Date.now()
-    const child = spawn(process.execPath, [path.join(root, 'bin/run.js'), ...args], {cwd: work, env, stdio: ['ignore', 'pipe', 'pipe']})
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({code, stdout, stderr, started, ms: performance.now() - t0}))
-  })
-}
-const must = (r, what) => {
-  if (r.code !== 0) throw new Error(`${what} failed (${r.code}):\n${r.stdout}\n${r.stderr}`)
-  return r
-}
+const {cape, must} = benchCommands({work, env})
 
 /** The poll that noticed a status landing `landedAfter` ms into the wait, and the interval in effect then. */
 function pollSchedule(landedAfter) {
