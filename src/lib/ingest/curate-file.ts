@@ -1,16 +1,15 @@
-import {existsSync} from 'node:fs'
 import {open} from 'node:fs/promises'
-import {fileURLToPath} from 'node:url'
 import {Worker} from 'node:worker_threads'
 import {type CurateOutcome, type CurateTarget, RejectedError, storeReport} from './curate.js'
 import type {Datasets} from './datasets.js'
+import {compiledWorkerExists} from './pipeline-worker.js'
 import type {IngestReport} from './report.js'
 import {uploadFile} from './s3-writer.js'
 
 const WORKER_MAIN = new URL('./verbatim-worker-main.js', import.meta.url)
 
 /** The worker runs compiled JavaScript (dist/): false when running from TypeScript sources (tests, tsx). */
-export const verbatimCurateAvailable = (): boolean => WORKER_MAIN.protocol === 'file:' && existsSync(fileURLToPath(WORKER_MAIN))
+export const verbatimCurateAvailable = (): boolean => compiledWorkerExists(WORKER_MAIN)
 
 export interface CurateFileOptions {
   datasets: Datasets
@@ -46,9 +45,7 @@ export interface VerbatimCheck {
   /** The curated header and where the file's body starts, once known (undefined: never — the file has no body to copy). */
   started: Promise<{bodyStart: number; header: string} | undefined>
   result: Promise<WorkerResult>
-  /** Set as soon as the output is known not to be the body. */
-  readonly diverged: boolean
-  /** Resolves then (never otherwise). */
+  /** Resolves as soon as the output is known not to be the body (never otherwise). */
   divergence: Promise<void>
   onProgress?: (bytes: number, rows: number) => void
   stop(): void
@@ -80,7 +77,6 @@ export function startVerbatimCheck(file: string, options: {datasets: Datasets; d
   const check: VerbatimCheck = {
     started,
     result,
-    diverged: false,
     divergence: new Promise<void>((resolve) => (resolveDivergence = resolve)),
     stop: () => {
       fail(new Error('stopped'))
@@ -96,7 +92,6 @@ export function startVerbatimCheck(file: string, options: {datasets: Datasets; d
         check.onProgress?.(m.bytes!, m.rows!)
         break
       case 'diverged':
-        ;(check as {diverged: boolean}).diverged = true
         resolveDivergence()
         break
       case 'result':
@@ -180,7 +175,7 @@ export async function curateFileVerbatim(file: string, check: VerbatimCheck, tar
     await uploading?.catch(() => undefined)
     return {report: r.report, reportStored: await storeReport(target, r.report, null)}
   }
-  if (check.diverged || !r.identical || !uploading) {
+  if (!r.identical || !uploading) {
     await uploading?.catch(() => undefined)
     return undefined
   }

@@ -65,7 +65,8 @@ export function incompleteTail(buf: Uint8Array): number {
   return 0
 }
 
-function countLines(buf: Uint8Array, end: number): number {
+/** Line feeds in the first `end` bytes of `buf`. */
+export function countLines(buf: Uint8Array, end = buf.length): number {
   let n = 0
   let i = -1
   const b = Buffer.from(buf.buffer, buf.byteOffset, end)

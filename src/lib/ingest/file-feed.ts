@@ -37,7 +37,7 @@ export async function feedFile(
 }
 
 /** Write a chunk; resolve at its callback, reject if the stream errors or closes first (a destroyed stream may never call back). */
-function written(input: Writable, chunk: Buffer): Promise<void> {
+export function written(input: Writable, chunk: Buffer): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const onClose = () => {
       cleanup()

@@ -15,6 +15,7 @@ import {createWorkerPipeline, workerPipelineAvailable} from './pipeline-worker.j
 import {renderReport, type IngestReport, type Issue} from './report.js'
 import {abortStaleUploads, deleteQuietly, findIngested, headOrUndefined, waitForReport, writeMarker} from './s3-state.js'
 import {curateFileVerbatim, startsWithCrLfLine, startVerbatimCheck, verbatimCurateAvailable, type VerbatimCheck} from './curate-file.js'
+import {countLines} from './encoding.js'
 import {feedFile} from './file-feed.js'
 import {uploadFile} from './s3-writer.js'
 import {sniffFile} from './sniff.js'
@@ -175,14 +176,6 @@ class Progress {
     this.files.delete(source)
     this.done++
   }
-}
-
-/** Line feeds in `bytes` (≈ rows, for progress). */
-function countLines(bytes: Buffer): number {
-  let n = 0
-  let i = -1
-  while ((i = bytes.indexOf(10, i + 1)) !== -1) n++
-  return n
 }
 
 function linkedController(signal?: AbortSignal): AbortController {

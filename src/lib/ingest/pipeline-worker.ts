@@ -25,8 +25,11 @@ export interface WorkerPipelineOptions extends IngestOptions {
 
 const WORKER_MAIN = new URL('./pipeline-worker-main.js', import.meta.url)
 
+/** Whether a worker entry exists as compiled JavaScript (dist/): false when running from TypeScript sources (tests, tsx). */
+export const compiledWorkerExists = (entry: URL): boolean => entry.protocol === 'file:' && existsSync(fileURLToPath(entry))
+
 /** The worker runs compiled JavaScript (dist/): false when running from TypeScript sources (tests, tsx). */
-export const workerPipelineAvailable = (): boolean => WORKER_MAIN.protocol === 'file:' && existsSync(fileURLToPath(WORKER_MAIN))
+export const workerPipelineAvailable = (): boolean => compiledWorkerExists(WORKER_MAIN)
 
 export function createWorkerPipeline(options: WorkerPipelineOptions): IngestPipeline {
   const columns = Math.max(0, ...[...options.datasets.values()].map((d) => d.columns.length))

@@ -111,7 +111,7 @@ class IngestStream extends Transform {
    */
   private lane: LaneColumn[] | undefined
   private laneUnique: LaneColumn[] = []
-  /** Field starts of the line being checked by the lane (+ one past its LF). */
+  /** Field starts of the line being checked by the lane (+ one past the end of its last field). */
   private bounds = new Int32Array(0)
   /** An incomplete line at the end of the last chunk (the lane reads whole lines). */
   private carry: Buffer | undefined
@@ -121,6 +121,7 @@ class IngestStream extends Transform {
   private readonly byRule: Partial<Record<IssueRule, number>> = {}
   private rows = 0
   private validRows = 0
+  private invalidRows = 0
 
   get rowsRead(): number {
     return this.rows
@@ -130,8 +131,6 @@ class IngestStream extends Transform {
   recycle(chunk: Uint8Array): void {
     if (this.writer instanceof CsvRowWriter) this.writer.recycle(chunk)
   }
-
-  private invalidRows = 0
 
   readonly result: Promise<IngestReport>
   private resolveResult!: (r: IngestReport) => void
@@ -194,9 +193,9 @@ class IngestStream extends Transform {
   }
 
   /**
-   * The byte lane. Most lines of a large file are "clean": no quote, no CR, the right number of fields, every value
-   * plainly valid. The lane checks such lines on the bytes (no string per field, no garbage) and writes them as
-   * they are; any line it does not accept whole — or any doubt — goes to the string path, which reports it exactly
+   * The byte lane. Most lines of a large file are "clean": no quote, no CR but one ending the line, the right number
+   * of fields, every value plainly valid. The lane checks such lines on the bytes (no string per field, no garbage)
+   * and writes them as they are (with LF); any line it does not accept whole — or any doubt — goes to the string path, which reports it exactly
    * as it would have anyway. So the lane only ever accepts lines that the string path would have accepted and
    * written the same (tested against it on fuzzed input); it never reports a problem itself.
    */

@@ -82,12 +82,11 @@ function partUploader(options: S3WriterOptions, spare = 1) {
     /** A free part buffer, waiting while all are being uploaded. */
     acquire(): Promise<Buffer> {
       return new Promise((resolve) => {
-        const tryTake = (): void => {
-          const buf = take()
+        const attempt = (): void => {
+          const buf = this.take(attempt)
           if (buf) resolve(buf)
-          else waiting = tryTake
         }
-        tryTake()
+        attempt()
       })
     },
     /** Upload `length` bytes of `buf` as the next part; the buffer goes back to the pool after. */

@@ -179,30 +179,11 @@ export class UniqueTracker {
 
   private probed: string | undefined
 
-  // Records are partitioned by the FNV-1a hash of the value's UTF-8 bytes (for an ASCII string: its char codes), so a
-  // value lands in the same partition whether it came as a string or as bytes.
+  // Records are partitioned by the FNV-1a hash of the value's UTF-8 bytes, so a value lands in the same partition
+  // whether it came as a string (the CSV reader's rows) or as bytes (the byte lane's).
   private write(value: string, line: number, rowValid: boolean): void {
-    let h = FNV_OFFSET
-    let or = 0
-    const n = value.length
-    for (let i = 0; i < n; i++) {
-      const c = value.charCodeAt(i)
-      or |= c
-      h ^= c
-      h = Math.imul(h, FNV_PRIME)
-    }
-    if (or >= 0x80) {
-      const bytes = Buffer.from(value, 'utf8')
-      this.writeBytes(bytes, 0, bytes.length, line, rowValid)
-      return
-    }
-    const p = (h >>> 0) & (PARTITIONS - 1)
-    const at = this.reserve(p, n)
-    const arena = at < 0 ? Buffer.allocUnsafe(RECORD_HEADER + n) : this.arena
-    const o = at < 0 ? 0 : at
-    putHeader(arena, o, line, rowValid, h >>> 0, n)
-    for (let i = 0; i < n; i++) arena[o + RECORD_HEADER + i] = value.charCodeAt(i)
-    if (at < 0) this.append(p, arena, 0, arena.length)
+    const bytes = Buffer.from(value, 'utf8')
+    this.writeBytes(bytes, 0, bytes.length, line, rowValid)
   }
 
   private writeBytes(src: Buffer, from: number, to: number, line: number, rowValid: boolean): void {

@@ -1,4 +1,5 @@
 import {createReadStream} from 'node:fs'
+import {countLines} from './encoding.js'
 import type {Reporter} from '../reporter.js'
 import type {Datasets} from './datasets.js'
 import {validateStream} from './pipeline.js'
@@ -65,8 +66,7 @@ export async function* readCounted(file: string, onChunk: (bytes: number, lines:
   let lines = 0
   for await (const chunk of createReadStream(file, {highWaterMark: 1 << 20, signal}) as AsyncIterable<Buffer>) {
     bytes += chunk.length
-    let i = -1
-    while ((i = chunk.indexOf(10, i + 1)) !== -1) lines++
+    lines += countLines(chunk)
     onChunk(bytes, lines)
     yield chunk
   }

@@ -11,6 +11,7 @@
  */
 import {open} from 'node:fs/promises'
 import {parentPort, workerData} from 'node:worker_threads'
+import {written} from './file-feed.js'
 import {createIngestPipeline, type IngestOptions} from './pipeline.js'
 
 const port = parentPort!
@@ -122,7 +123,7 @@ async function main(): Promise<void> {
         pending.push(chunk)
         pendingOwners.push(buf)
       }
-      await new Promise<void>((resolve, reject) => p.input.write(chunk, (err) => (err ? reject(err) : resolve())))
+      await written(p.input, chunk)
       if (bytes - lastProgress >= 1 << 22) {
         lastProgress = bytes
         port.postMessage({type: 'progress', bytes, rows: p.rows()})
