@@ -2,6 +2,12 @@ import type {CloudFormationClient} from '@aws-sdk/client-cloudformation'
 import type {IAMClient} from '@aws-sdk/client-iam'
 import {S3Client} from '@aws-sdk/client-s3'
 import type {STSClient} from '@aws-sdk/client-sts'
+import type {AthenaClient} from '@aws-sdk/client-athena'
+import type {GlueClient} from '@aws-sdk/client-glue'
+import type {SSMClient} from '@aws-sdk/client-ssm'
+import type {SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
+import type {SNSClient} from '@aws-sdk/client-sns'
+import type {SchedulerClient} from '@aws-sdk/client-scheduler'
 import {createRequire} from 'node:module'
 import type {AwsCredentialIdentity, AwsCredentialIdentityProvider} from '@smithy/types'
 
@@ -23,6 +29,12 @@ export interface AwsClients {
   readonly cloudformation: CloudFormationClient
   readonly iam: IAMClient
   readonly sts: STSClient
+  readonly athena: AthenaClient
+  readonly glue: GlueClient
+  readonly ssm: SSMClient
+  readonly secretsManager: SecretsManagerClient
+  readonly sns: SNSClient
+  readonly scheduler: SchedulerClient
   /** Same target, other credentials (e.g. a user's temporary key in `cape access check --live`). */
   withCredentials(credentials: AwsCredentialIdentity): AwsClients
   destroy(): void
@@ -68,7 +80,10 @@ export function s3Config(target: ClientTarget) {
 
 /** The only place cape builds AWS SDK clients. Clients are created lazily, on first use. */
 export function createClients(target: ClientTarget): AwsClients {
-  const made: {s3?: S3Client; cloudformation?: CloudFormationClient; iam?: IAMClient; sts?: STSClient} = {}
+  const made: {
+    s3?: S3Client; cloudformation?: CloudFormationClient; iam?: IAMClient; sts?: STSClient; athena?: AthenaClient; glue?: GlueClient
+    ssm?: SSMClient; secretsManager?: SecretsManagerClient; sns?: SNSClient; scheduler?: SchedulerClient
+  } = {}
   return {
     target,
     get s3() {
@@ -82,6 +97,24 @@ export function createClients(target: ClientTarget): AwsClients {
     },
     get sts() {
       return (made.sts ??= new (load('@aws-sdk/client-sts') as typeof import('@aws-sdk/client-sts')).STSClient(clientConfig(target)))
+    },
+    get athena() {
+      return (made.athena ??= new (load('@aws-sdk/client-athena') as typeof import('@aws-sdk/client-athena')).AthenaClient(clientConfig(target)))
+    },
+    get glue() {
+      return (made.glue ??= new (load('@aws-sdk/client-glue') as typeof import('@aws-sdk/client-glue')).GlueClient(clientConfig(target)))
+    },
+    get ssm() {
+      return (made.ssm ??= new (load('@aws-sdk/client-ssm') as typeof import('@aws-sdk/client-ssm')).SSMClient(clientConfig(target)))
+    },
+    get secretsManager() {
+      return (made.secretsManager ??= new (load('@aws-sdk/client-secrets-manager') as typeof import('@aws-sdk/client-secrets-manager')).SecretsManagerClient(clientConfig(target)))
+    },
+    get sns() {
+      return (made.sns ??= new (load('@aws-sdk/client-sns') as typeof import('@aws-sdk/client-sns')).SNSClient(clientConfig(target)))
+    },
+    get scheduler() {
+      return (made.scheduler ??= new (load('@aws-sdk/client-scheduler') as typeof import('@aws-sdk/client-scheduler')).SchedulerClient(clientConfig(target)))
     },
     withCredentials(credentials) {
       return createClients({...target, profile: undefined, credentials})

@@ -11,6 +11,7 @@ import {createLambdaRuntime, type Credentials as LambdaCredentials, type LambdaR
 import {
   escapeXml, newRequestId, notImplemented, parseFormParams, QueryError, QueryParams, errorResponse, sendQueryResponse, type QueryHandler,
 } from './query.js'
+import {jsonErrorResponse, JsonError, type JsonHandler, type JsonHttpResponse} from './json.js'
 import {createS3Service, type Authorize, type S3Service} from './s3/index.js'
 import {readJsonFileSync, writeJsonFileSync} from './state-file.js'
 import {createStsService, issueRoleCredentials, type TemporaryCredentials} from './sts/service.js'
@@ -39,7 +40,22 @@ export interface AdminCredentials {
   secretAccessKey: string
 }
 
-export type QueryServiceName = 'cloudformation'
+/** A query-protocol (form body, XML answer) service by its SigV4 signing name, e.g. `cloudformation`, `sns`. */
+export type QueryServiceName = string
+
+/** One authenticated REST-JSON request (e.g. EventBridge Scheduler: `POST /schedules/<name>`), for registerRestService. */
+export interface RestRequest {
+  method: string
+  rawPath: string
+  rawQuery: string
+  headers: IncomingMessage['headers']
+  body: Buffer
+  principal: Principal
+  requestId: string
+  accountId: string
+  region: string
+}
+export type RestHandler = (req: RestRequest) => Promise<JsonHttpResponse>
 
 export interface Platform {
   /** http://127.0.0.1:<port> */
@@ -56,6 +72,10 @@ export interface Platform {
   /** Temporary credentials for a role, no authorization check (what AssumeRole issues; for platform internals). */
   assumeRole(roleArn: string, sessionName: string, durationSeconds?: number): TemporaryCredentials
   registerQueryService(service: QueryServiceName, handler: QueryHandler): void
+  /** An awsJson1_1 service (X-Amz-Target) by its signing name: `glue`, `athena`, `ssm`, `secretsmanager`… */
+  registerJsonService(service: string, handler: JsonHandler): void
+  /** A REST-JSON service by its signing name (the handler routes on method + path): `scheduler`… */
+  registerRestService(service: string, handler: RestHandler): void
   close(): Promise<void>
 }
 
@@ -118,7 +138,18 @@ function sniffService(req: IncomingMessage, rawQuery: string): string | undefine
   return cred?.split('/')[3]
 }
 
-const QUERY_SERVICES = new Set(['iam', 'sts', 'cloudformation'])
+const QUERY_SERVICES = new Set(['iam', 'sts', 'cloudformation', 'sns'])
+
+function sendJson(res: ServerResponse, requestId: string, response: JsonHttpResponse): void {
+  const body = Buffer.from(response.body)
+  res.writeHead(response.status, {
+    'content-type': 'application/x-amz-json-1.1',
+    'x-amzn-requestid': requestId,
+    'content-length': String(body.length),
+    ...response.headers,
+  })
+  res.end(body)
+}
 
 /** An unauthenticated query-protocol call (POST / with a form body, or ?Action=) rather than an anonymous S3 request. */
 function looksLikeQuery(req: IncomingMessage, rawPath: string, rawQuery: string): boolean {
@@ -159,6 +190,8 @@ export async function startPlatform(options: StartPlatformOptions): Promise<Plat
     ['iam', createIamService({iam})],
     ['sts', createStsService({iam})],
   ])
+  const jsonServices = new Map<string, JsonHandler>()
+  const restServices = new Map<string, RestHandler>()
   let endpoint = ''
 
   // Lambda functions run with their role's temporary credentials (cached until 15 minutes before they expire)
@@ -268,6 +301,50 @@ export async function startPlatform(options: StartPlatformOptions): Promise<Plat
     }
   }
 
+  /** Authenticate a JSON/REST request's body-signed call; AuthErrors become JsonErrors of the same code. */
+  const authenticateBody = (signed: IncomingSignedRequest, parsed: ParsedAuth | null, body: Buffer): Principal => {
+    if (!parsed) throw new JsonError('MissingAuthenticationTokenException', 'Missing Authentication Token', 403)
+    try {
+      return authenticate({...signed, payloadHash: sha256Hex(body)}, parsed, false)
+    } catch (error) {
+      if (error instanceof AuthError) {
+        const code = error.code === 'InvalidClientTokenId' ? 'UnrecognizedClientException' : error.code === 'SignatureDoesNotMatch' ? 'InvalidSignatureException' : error.code
+        throw new JsonError(code, error.message, error.status)
+      }
+      throw error
+    }
+  }
+
+  const handleJson = async (req: IncomingMessage, res: ServerResponse, requestId: string, signed: IncomingSignedRequest, parsed: ParsedAuth | null, service: string) => {
+    try {
+      const body = await readBody(req, MAX_QUERY_BODY)
+      const principal = authenticateBody(signed, parsed, body)
+      const target = String(req.headers['x-amz-target'] ?? '')
+      const handler = jsonServices.get(service)
+      if (!handler) throw new JsonError('UnknownOperationException', `NotImplemented: ${service} (${target}) is not implemented by the cape local platform`)
+      let input: Record<string, unknown>
+      try {
+        input = body.length === 0 ? {} : JSON.parse(body.toString('utf8')) as Record<string, unknown>
+      } catch {
+        throw new JsonError('SerializationException', 'The request body is not valid JSON')
+      }
+      const operation = target.slice(target.lastIndexOf('.') + 1)
+      sendJson(res, requestId, await handler({operation, target, input: input ?? {}, principal, requestId, accountId, region}))
+    } catch (error) {
+      sendJson(res, requestId, jsonErrorResponse(error))
+    }
+  }
+
+  const handleRest = async (req: IncomingMessage, res: ServerResponse, requestId: string, signed: IncomingSignedRequest, parsed: ParsedAuth | null, handler: RestHandler) => {
+    try {
+      const body = await readBody(req, MAX_QUERY_BODY)
+      const principal = authenticateBody(signed, parsed, body)
+      sendJson(res, requestId, await handler({method: signed.method, rawPath: signed.rawPath, rawQuery: signed.rawQuery, headers: req.headers, body, principal, requestId, accountId, region}))
+    } catch (error) {
+      sendJson(res, requestId, jsonErrorResponse(error))
+    }
+  }
+
   /** GET /_cape/stats (S3-signed, account root only): per-operation request counters of the S3 service, as JSON. */
   const handleStats = (req: IncomingMessage, res: ServerResponse, requestId: string, signed: IncomingSignedRequest, parsed: ParsedAuth | null) => {
     req.resume()
@@ -308,6 +385,15 @@ export async function startPlatform(options: StartPlatformOptions): Promise<Plat
       handleS3(req, res, requestId, signed, parsed)
       return
     }
+    if (service && req.headers['x-amz-target'] !== undefined) {
+      void handleJson(req, res, requestId, signed, parsed, service)
+      return
+    }
+    const rest = service ? restServices.get(service) : undefined
+    if (rest) {
+      void handleRest(req, res, requestId, signed, parsed, rest)
+      return
+    }
     void handleQuery(req, res, requestId, signed, parsed, service)
   })
   server.on('clientError', (_err, socket) => {
@@ -343,6 +429,12 @@ export async function startPlatform(options: StartPlatformOptions): Promise<Plat
     assumeRole: (roleArn, sessionName, durationSeconds) => issueRoleCredentials(iam, roleArn, {sessionName, durationSeconds}),
     registerQueryService(name, handler) {
       queryServices.set(name, handler)
+    },
+    registerJsonService(name, handler) {
+      jsonServices.set(name, handler)
+    },
+    registerRestService(name, handler) {
+      restServices.set(name, handler)
     },
     close() {
       closing ??= (async () => {
