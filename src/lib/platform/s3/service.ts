@@ -14,11 +14,17 @@ import {checkPolicyDocument, type PolicyDocument} from '../auth/policy.js'
 import {objectArn, parseCopySource, s3Authz, type S3Authz} from '../auth/s3-actions.js'
 import {checkPayloadHash} from '../auth/sigv4.js'
 import {getRequestPrincipal} from '../identity.js'
+import {aclFromHeaders, aclHandlers, checkAclAllowed, OWNERSHIP_VALUES, owner} from './acl.js'
 import {AwsChunkedDecoder, isAwsChunked} from './aws-chunked.js'
 import {BucketConfigStore, type NotificationSettings} from './bucket-config.js'
 import {compareKeys, decodeContinuationToken, encodeContinuationToken, listKeys, listPage} from './listing.js'
 import {buildEvent, nextSequencer, notificationXmlBody, parseNotificationXml, targetMatches, validateTarget} from './notifications.js'
+import type {ExtDeps} from './extension.js'
+import {ObjectExtras} from './object-extras.js'
+import {objectReadHeaders, prepareObjectWrite, prepareUpload, uploadExtras} from './object-hooks.js'
+import {objectLockHandlers} from './object-lock.js'
 import {metadataFromHeaders, ObjectStore, validateKey} from './objects.js'
+import {policyStatusHandlers} from './policy-status.js'
 import {
   DEFAULT_ENCRYPTION,
   encryptionXmlBody,
@@ -31,6 +37,7 @@ import {
   taggingXmlBody,
   versioningXmlBody,
 } from './settings.js'
+import {taggingHandlers} from './tagging.js'
 import type {AuthorizeCheck, BucketSettingKind, S3Service, S3ServiceOptions} from './types.js'
 import {asArray, parseXml, text, toXml} from './xml.js'
 
@@ -109,8 +116,6 @@ function sendXml(ctx: KoaContext, root: string, body: Record<string, unknown>, s
   ctx.body = toXml(root, body)
 }
 
-const owner = (accountId: string) => ({ID: createHash('sha256').update(accountId).digest('hex'), DisplayName: 'cape'})
-
 export async function createS3Service(options: S3ServiceOptions): Promise<S3Service> {
   const region = options.region ?? 'us-east-1'
   const accountId = options.accountId ?? '000000000000'
@@ -122,6 +127,7 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
   const app = new S3rver({directory: objectsDir, silent: true, vhostBuckets: false})
   const store = app.store
   const objects = new ObjectStore(store)
+  const extras = new ObjectExtras(store)
   const counters: Record<string, number> = {}
   const count = (name: string) => {
     counters[name] = (counters[name] ?? 0) + 1
@@ -271,12 +277,26 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
       if (!validBucketName(name)) {
         throw new S3Error('InvalidBucketName', 'The specified bucket is not valid.', {BucketName: name})
       }
-      if (await bucketExists(name)) {
-        throw new S3Error('BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', {BucketName: name})
+      const acl = aclFromHeaders(r.ctx.req, accountId)
+      const ownership = r.ctx.req.headers['x-amz-object-ownership'] as string | undefined
+      if (ownership !== undefined && !OWNERSHIP_VALUES.has(ownership)) {
+        throw s3Error('InvalidArgument', 'Invalid x-amz-object-ownership header', 400, {ArgumentName: 'x-amz-object-ownership', ArgumentValue: ownership})
       }
-      await store.putBucket(name)
-      knownBuckets.delete(name)
-      await configs.remove(name)
+      if (await bucketExists(name)) {
+        // every bucket here is the caller's account's; us-east-1 answers 200 and resets the ACL (legacy), others 409
+        if (region !== 'us-east-1') {
+          throw new S3Error('BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', {BucketName: name})
+        }
+        checkAclAllowed(extDeps, name, acl)
+        await configs.set(name, 'acl', acl)
+      } else {
+        await store.putBucket(name)
+        knownBuckets.delete(name)
+        await configs.remove(name)
+        if (ownership !== undefined) await configs.set(name, 'ownership', ownership)
+        checkAclAllowed(extDeps, name, acl)
+        if (acl !== undefined) await configs.set(name, 'acl', acl)
+      }
       r.ctx.set('Location', `/${name}`)
       r.ctx.status = 200
       r.ctx.body = ''
@@ -409,26 +429,15 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
       r.ctx.status = 204
     },
 
-    async GetBucketAcl(r) {
-      await requireBucket(r.bucket)
-      sendXml(r.ctx, 'AccessControlPolicy', {
-        Owner: owner(accountId),
-        AccessControlList: {
-          Grant: {
-            Grantee: {'@_xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance', '@_xsi:type': 'CanonicalUser', ...owner(accountId)},
-            Permission: 'FULL_CONTROL',
-          },
-        },
-      })
-    },
-
     GetObject: (r) => getObject(r, false),
     HeadObject: (r) => getObject(r, true),
 
     async PutObject(r) {
       const bucket = await requireBucket(r.bucket)
       const key = requireKey(r)
+      const stored = await prepareObjectWrite(extDeps, r.ctx.req, bucket)
       const {md5, size} = await objects.put(bucket, key, r.ctx.req, r.ctx.req.headers)
+      await stored(key)
       r.ctx.set('ETag', JSON.stringify(md5))
       r.ctx.status = 200
       r.ctx.body = ''
@@ -451,7 +460,9 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
           "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
         )
       }
+      const stored = await prepareObjectWrite(extDeps, r.ctx.req, bucket, source)
       const info = await objects.copy(source, {bucket, key}, replace ? metadataFromHeaders(r.ctx.req.headers) : undefined)
+      await stored(key)
       sendXml(r.ctx, 'CopyObjectResult', {LastModified: info.lastModified.toISOString(), ETag: info.etag})
       notify(r, bucket, key, 'ObjectCreated:Copy', {size: info.size, eTag: JSON.parse(info.etag) as string})
     },
@@ -508,7 +519,9 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
     async CreateMultipartUpload(r) {
       const bucket = await requireBucket(r.bucket)
       const key = requireKey(r)
+      const kept = await prepareUpload(extDeps, r.ctx.req, bucket)
       const uploadId = await objects.createUpload(bucket, key, r.ctx.req.headers)
+      await kept(objects.uploadDir(bucket, uploadId))
       sendXml(r.ctx, 'InitiateMultipartUploadResult', {Bucket: bucket, Key: key, UploadId: uploadId})
     },
 
@@ -566,7 +579,9 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
       if (parts.length === 0) {
         throw new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.')
       }
+      const stored = await uploadExtras(extDeps, bucket, upload.dir)
       const {etag, size} = await objects.completeUpload(bucket, upload, parts)
+      await stored(key)
       sendXml(r.ctx, 'CompleteMultipartUploadResult', {
         Location: `/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`,
         Bucket: bucket,
@@ -654,10 +669,11 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
     'GetBucketWebsite',
     'PutBucketWebsite',
     'DeleteBucketWebsite',
-    'GetObjectAcl',
-    'GetObjectTagging',
-    'PutObjectTagging',
   ])
+
+  // operations kept in their own modules (acl.ts, tagging.ts, object-lock.ts, policy-status.ts)
+  const extDeps: ExtDeps = {accountId, region, configs, objects, extras, requireBucket, readBody, sendXml}
+  Object.assign(handlers, aclHandlers(extDeps), taggingHandlers(extDeps), objectLockHandlers(extDeps), policyStatusHandlers(extDeps))
 
   async function listObjects(r: Req, version: 1 | 2): Promise<void> {
     const bucket = await requireBucket(r.bucket)
@@ -776,6 +792,7 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
     }
     ctx.set('ETag', info.etag)
     ctx.set('Last-Modified', info.lastModified.toUTCString())
+    for (const [name, value] of Object.entries(await objectReadHeaders(extDeps, bucket, key))) ctx.set(name, value)
     ctx.set('Accept-Ranges', 'bytes')
     const overrides: Record<string, string> = {
       'response-content-type': 'Content-Type',
