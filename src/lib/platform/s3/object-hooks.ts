@@ -42,7 +42,9 @@ export async function prepareUpload(deps: ExtDeps, req: IncomingMessage, bucket:
 }
 
 /** CompleteMultipartUpload: read what CreateMultipartUpload kept (before the upload folder goes away). */
-export async function uploadExtras(deps: ExtDeps, bucket: string, uploadDir: string): Promise<(key: string) => Promise<void>> {
+export async function uploadExtras(deps: ExtDeps, bucket: string, uploadDir: string, partNumbers: number[]): Promise<(key: string) => Promise<void>> {
+  const sizes = new Map((await deps.objects.listParts(uploadDir)).map((p) => [p.partNumber, p.size]))
+  const parts = partNumbers.map((n) => sizes.get(n) ?? 0)
   let kept: ObjectExtrasData = {}
   try {
     kept = JSON.parse(await readFile(join(uploadDir, UPLOAD_EXTRAS), 'utf8')) as ObjectExtrasData
@@ -50,7 +52,7 @@ export async function uploadExtras(deps: ExtDeps, bucket: string, uploadDir: str
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error
   }
   return async (key) => {
-    if (kept.acl !== undefined || kept.tags?.length) await deps.extras.update(bucket, key, {acl: kept.acl, tags: kept.tags?.length ? kept.tags : undefined})
+    await deps.extras.update(bucket, key, {acl: kept.acl, tags: kept.tags?.length ? kept.tags : undefined, parts})
   }
 }
 

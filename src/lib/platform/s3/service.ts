@@ -14,6 +14,7 @@ import {checkPolicyDocument, type PolicyDocument} from '../auth/policy.js'
 import {objectArn, parseCopySource, s3Authz, type S3Authz} from '../auth/s3-actions.js'
 import {checkPayloadHash} from '../auth/sigv4.js'
 import {getRequestPrincipal} from '../identity.js'
+import {attributesHandlers, partRange} from './attributes.js'
 import {aclFromHeaders, aclHandlers, checkAclAllowed, OWNERSHIP_VALUES, owner} from './acl.js'
 import {AwsChunkedDecoder, isAwsChunked} from './aws-chunked.js'
 import {BucketConfigStore, type NotificationSettings} from './bucket-config.js'
@@ -579,7 +580,7 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
       if (parts.length === 0) {
         throw new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.')
       }
-      const stored = await uploadExtras(extDeps, bucket, upload.dir)
+      const stored = await uploadExtras(extDeps, bucket, upload.dir, parts.map((p) => p.partNumber))
       const {etag, size} = await objects.completeUpload(bucket, upload, parts)
       await stored(key)
       sendXml(r.ctx, 'CompleteMultipartUploadResult', {
@@ -673,7 +674,7 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
 
   // operations kept in their own modules (acl.ts, tagging.ts, object-lock.ts, policy-status.ts)
   const extDeps: ExtDeps = {accountId, region, configs, objects, extras, requireBucket, readBody, sendXml}
-  Object.assign(handlers, aclHandlers(extDeps), taggingHandlers(extDeps), objectLockHandlers(extDeps), policyStatusHandlers(extDeps))
+  Object.assign(handlers, aclHandlers(extDeps), attributesHandlers(extDeps), taggingHandlers(extDeps), objectLockHandlers(extDeps), policyStatusHandlers(extDeps))
 
   async function listObjects(r: Req, version: 1 | 2): Promise<void> {
     const bucket = await requireBucket(r.bucket)
@@ -783,6 +784,11 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
       if (range && range.start >= size) {
         throw new S3Error('InvalidRange', 'The requested range is not satisfiable', {RangeRequested: rangeHeader, ActualObjectSize: size})
       }
+    }
+    const part = await partRange(extDeps, r, bucket, key, size)
+    if (part) {
+      range = part.range
+      if (part.partsCount !== undefined) r.ctx.set('x-amz-mp-parts-count', String(part.partsCount))
     }
 
     const ctx = r.ctx
