@@ -631,6 +631,11 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
       const keyMarker = r.query.get('key-marker') ?? ''
       const idMarker = r.query.get('upload-id-marker') ?? ''
       const maxUploads = Math.min(1000, Math.max(1, Number(r.query.get('max-uploads') ?? '1000') || 1000))
+      const encodingType = r.query.get('encoding-type') ?? undefined
+      if (encodingType !== undefined && encodingType !== 'url') {
+        throw new S3Error('InvalidArgument', 'Invalid Encoding Method specified in Request', {ArgumentName: 'encoding-type', ArgumentValue: encodingType})
+      }
+      const enc = (v: string) => (encodingType === 'url' ? encodeURIComponent(v).replace(/%2F/g, '/') : v)
       const all = (await objects.listUploads(bucket))
         .filter((u) => u.key.startsWith(prefix))
         .sort((a, b) => compareKeys(a.key, b.key) || a.initiated.getTime() - b.initiated.getTime() || compareKeys(a.uploadId, b.uploadId))
@@ -644,14 +649,15 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
       const last = page[page.length - 1]
       sendXml(r.ctx, 'ListMultipartUploadsResult', {
         Bucket: bucket,
-        KeyMarker: keyMarker,
+        KeyMarker: enc(keyMarker),
         UploadIdMarker: idMarker,
-        ...(truncated && last ? {NextKeyMarker: last.key, NextUploadIdMarker: last.uploadId} : {}),
-        ...(prefix ? {Prefix: prefix} : {}),
+        ...(truncated && last ? {NextKeyMarker: enc(last.key), NextUploadIdMarker: last.uploadId} : {}),
+        ...(prefix ? {Prefix: enc(prefix)} : {}),
+        ...(encodingType ? {EncodingType: encodingType} : {}),
         MaxUploads: maxUploads,
         IsTruncated: truncated,
         Upload: page.map((u) => ({
-          Key: u.key,
+          Key: enc(u.key),
           UploadId: u.uploadId,
           Initiator: owner(accountId),
           Owner: owner(accountId),

@@ -58,3 +58,28 @@ describe('S3 part-level reads and GetObjectAttributes', () => {
     await expect(client.send(new GetObjectAttributesCommand({Bucket: bucket, Key: 'nope', ObjectAttributes: ['ETag']}))).rejects.toMatchObject({name: 'NoSuchKey'})
   })
 })
+
+describe('S3 ListMultipartUploads with encoding-type=url', () => {
+  let s3: S3Fixture
+  afterAll(() => s3.close())
+
+  it('URL-encodes keys and prefixes (the SDK decodes them back)', async () => {
+    s3 = await startS3()
+    const raw = (await import('node:http')).request
+    const client = s3.client()
+    await client.send(new CreateBucketCommand({Bucket: 'enc'}))
+    await client.send(new CreateMultipartUploadCommand({Bucket: 'enc', Key: 'a b+c/é'}))
+    const body = await new Promise<string>((resolve, reject) => {
+      const {hostname, port} = new URL(s3.endpoint)
+      const req = raw({hostname, port, path: '/enc?uploads&encoding-type=url'}, (res) => {
+        let text = ''
+        res.on('data', (c) => (text += c))
+        res.on('end', () => resolve(text))
+      })
+      req.on('error', reject)
+      req.end()
+    })
+    expect(body).toContain('<Key>a%20b%2Bc/%C3%A9</Key>')
+    expect(body).toContain('<EncodingType>url</EncodingType>')
+  })
+})
