@@ -49,7 +49,9 @@ import {asArray, parseXml, text, toXml} from './xml.js'
  * (see ARCHITECTURE.md): listings (sorted, > 1,000 keys, own continuation tokens), aws-chunked bodies, atomic writes,
  * multipart (md5-of-md5s-N ETags, UploadPartCopy, ListParts, ListMultipartUploads, Abort), CopySource decoding, DeleteObjects events,
  * Range GET, bucket policy / notification / versioning / encryption / public access block / tagging.
- * Left to s3rver's own controllers: bucket CORS and website, object ACL and tagging, browser-form POST.
+ * ACLs, ownership controls, object tagging, part reads, GetObjectAttributes, policy status and object lock live in
+ * their own modules (acl.ts, tagging.ts, attributes.ts, object-lock.ts, policy-status.ts, object-hooks.ts).
+ * Left to s3rver's own controllers: bucket CORS and website.
  * s3rver's own 'event' emitter is not used: notifications are raised here, after the response, never failing it.
  */
 
