@@ -2,6 +2,7 @@ import {readdir, rm} from 'node:fs/promises'
 import {join} from 'node:path'
 
 import {readJsonFile, writeJsonFile} from '../state-file.js'
+import type {AclGrant} from './acl.js'
 import type {PolicyDocument} from './types.js'
 
 /** One notification target (Lambda function, SQS queue or SNS topic) with its event patterns and key filter. */
@@ -46,6 +47,9 @@ export interface BucketConfig {
   encryption?: EncryptionSetting
   publicAccessBlock?: PublicAccessBlockSetting
   tags?: TagSet
+  /** bucket ACL grants (absent = private) and object ownership (BucketOwnerEnforced, …): see acl.ts */
+  acl?: AclGrant[]
+  ownership?: string
 }
 
 /** Bucket configs cached in memory, each change written atomically (and in order) to its JSON file. */

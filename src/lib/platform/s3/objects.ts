@@ -193,7 +193,7 @@ export class ObjectStore {
       existed = false
     }
     await Promise.all(
-      ['object.md5', 'metadata.json', 'tagging.xml'].map((r) => rm(this.store.getResourcePath(bucket, key, r), {force: true})),
+      ['object.md5', 'metadata.json', 'tagging.xml', 'cape.json'].map((r) => rm(this.store.getResourcePath(bucket, key, r), {force: true})),
     )
     const bucketPath = this.store.getBucketPath(bucket)
     let dir = dirname(objectPath)
@@ -213,6 +213,7 @@ export class ObjectStore {
     this.changed(bucket, key)
     try {
       await rm(this.store.getResourcePath(bucket, key, 'tagging.xml'), {force: true})
+      await rm(this.store.getResourcePath(bucket, key, 'cape.json'), {force: true}) // ACL, tags: see object-extras.ts
       await this.store.putMetadata(bucket, key, metadata, etag)
     } finally {
       this.changed(bucket, key)

@@ -14,11 +14,18 @@ import {checkPolicyDocument, type PolicyDocument} from '../auth/policy.js'
 import {objectArn, parseCopySource, s3Authz, type S3Authz} from '../auth/s3-actions.js'
 import {checkPayloadHash} from '../auth/sigv4.js'
 import {getRequestPrincipal} from '../identity.js'
+import {attributesHandlers, partRange} from './attributes.js'
+import {aclFromHeaders, aclHandlers, checkAclAllowed, OWNERSHIP_VALUES, owner} from './acl.js'
 import {AwsChunkedDecoder, isAwsChunked} from './aws-chunked.js'
 import {BucketConfigStore, type NotificationSettings} from './bucket-config.js'
 import {compareKeys, decodeContinuationToken, encodeContinuationToken, listKeys, listPage} from './listing.js'
 import {buildEvent, nextSequencer, notificationXmlBody, parseNotificationXml, targetMatches, validateTarget} from './notifications.js'
+import type {ExtDeps} from './extension.js'
+import {ObjectExtras} from './object-extras.js'
+import {objectReadHeaders, prepareObjectWrite, prepareUpload, uploadExtras} from './object-hooks.js'
+import {objectLockHandlers} from './object-lock.js'
 import {metadataFromHeaders, ObjectStore, validateKey} from './objects.js'
+import {policyStatusHandlers} from './policy-status.js'
 import {
   DEFAULT_ENCRYPTION,
   encryptionXmlBody,
@@ -31,6 +38,7 @@ import {
   taggingXmlBody,
   versioningXmlBody,
 } from './settings.js'
+import {taggingHandlers} from './tagging.js'
 import type {AuthorizeCheck, BucketSettingKind, S3Service, S3ServiceOptions} from './types.js'
 import {asArray, parseXml, text, toXml} from './xml.js'
 
@@ -41,7 +49,9 @@ import {asArray, parseXml, text, toXml} from './xml.js'
  * (see ARCHITECTURE.md): listings (sorted, > 1,000 keys, own continuation tokens), aws-chunked bodies, atomic writes,
  * multipart (md5-of-md5s-N ETags, UploadPartCopy, ListParts, ListMultipartUploads, Abort), CopySource decoding, DeleteObjects events,
  * Range GET, bucket policy / notification / versioning / encryption / public access block / tagging.
- * Left to s3rver's own controllers: bucket CORS and website, object ACL and tagging, browser-form POST.
+ * ACLs, ownership controls, object tagging, part reads, GetObjectAttributes, policy status and object lock live in
+ * their own modules (acl.ts, tagging.ts, attributes.ts, object-lock.ts, policy-status.ts, object-hooks.ts).
+ * Left to s3rver's own controllers: bucket CORS and website.
  * s3rver's own 'event' emitter is not used: notifications are raised here, after the response, never failing it.
  */
 
@@ -109,8 +119,6 @@ function sendXml(ctx: KoaContext, root: string, body: Record<string, unknown>, s
   ctx.body = toXml(root, body)
 }
 
-const owner = (accountId: string) => ({ID: createHash('sha256').update(accountId).digest('hex'), DisplayName: 'cape'})
-
 export async function createS3Service(options: S3ServiceOptions): Promise<S3Service> {
   const region = options.region ?? 'us-east-1'
   const accountId = options.accountId ?? '000000000000'
@@ -122,6 +130,7 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
   const app = new S3rver({directory: objectsDir, silent: true, vhostBuckets: false})
   const store = app.store
   const objects = new ObjectStore(store)
+  const extras = new ObjectExtras(store)
   const counters: Record<string, number> = {}
   const count = (name: string) => {
     counters[name] = (counters[name] ?? 0) + 1
@@ -271,12 +280,26 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
       if (!validBucketName(name)) {
         throw new S3Error('InvalidBucketName', 'The specified bucket is not valid.', {BucketName: name})
       }
-      if (await bucketExists(name)) {
-        throw new S3Error('BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', {BucketName: name})
+      const acl = aclFromHeaders(r.ctx.req, accountId)
+      const ownership = r.ctx.req.headers['x-amz-object-ownership'] as string | undefined
+      if (ownership !== undefined && !OWNERSHIP_VALUES.has(ownership)) {
+        throw s3Error('InvalidArgument', 'Invalid x-amz-object-ownership header', 400, {ArgumentName: 'x-amz-object-ownership', ArgumentValue: ownership})
       }
-      await store.putBucket(name)
-      knownBuckets.delete(name)
-      await configs.remove(name)
+      if (await bucketExists(name)) {
+        // every bucket here is the caller's account's; us-east-1 answers 200 and resets the ACL (legacy), others 409
+        if (region !== 'us-east-1') {
+          throw new S3Error('BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', {BucketName: name})
+        }
+        checkAclAllowed(extDeps, name, acl)
+        await configs.set(name, 'acl', acl)
+      } else {
+        await store.putBucket(name)
+        knownBuckets.delete(name)
+        await configs.remove(name)
+        if (ownership !== undefined) await configs.set(name, 'ownership', ownership)
+        checkAclAllowed(extDeps, name, acl)
+        if (acl !== undefined) await configs.set(name, 'acl', acl)
+      }
       r.ctx.set('Location', `/${name}`)
       r.ctx.status = 200
       r.ctx.body = ''
@@ -409,26 +432,15 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
       r.ctx.status = 204
     },
 
-    async GetBucketAcl(r) {
-      await requireBucket(r.bucket)
-      sendXml(r.ctx, 'AccessControlPolicy', {
-        Owner: owner(accountId),
-        AccessControlList: {
-          Grant: {
-            Grantee: {'@_xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance', '@_xsi:type': 'CanonicalUser', ...owner(accountId)},
-            Permission: 'FULL_CONTROL',
-          },
-        },
-      })
-    },
-
     GetObject: (r) => getObject(r, false),
     HeadObject: (r) => getObject(r, true),
 
     async PutObject(r) {
       const bucket = await requireBucket(r.bucket)
       const key = requireKey(r)
+      const stored = await prepareObjectWrite(extDeps, r.ctx.req, bucket)
       const {md5, size} = await objects.put(bucket, key, r.ctx.req, r.ctx.req.headers)
+      await stored(key)
       r.ctx.set('ETag', JSON.stringify(md5))
       r.ctx.status = 200
       r.ctx.body = ''
@@ -451,7 +463,9 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
           "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
         )
       }
+      const stored = await prepareObjectWrite(extDeps, r.ctx.req, bucket, source)
       const info = await objects.copy(source, {bucket, key}, replace ? metadataFromHeaders(r.ctx.req.headers) : undefined)
+      await stored(key)
       sendXml(r.ctx, 'CopyObjectResult', {LastModified: info.lastModified.toISOString(), ETag: info.etag})
       notify(r, bucket, key, 'ObjectCreated:Copy', {size: info.size, eTag: JSON.parse(info.etag) as string})
     },
@@ -508,7 +522,9 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
     async CreateMultipartUpload(r) {
       const bucket = await requireBucket(r.bucket)
       const key = requireKey(r)
+      const kept = await prepareUpload(extDeps, r.ctx.req, bucket)
       const uploadId = await objects.createUpload(bucket, key, r.ctx.req.headers)
+      await kept(objects.uploadDir(bucket, uploadId))
       sendXml(r.ctx, 'InitiateMultipartUploadResult', {Bucket: bucket, Key: key, UploadId: uploadId})
     },
 
@@ -566,7 +582,9 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
       if (parts.length === 0) {
         throw new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.')
       }
+      const stored = await uploadExtras(extDeps, bucket, upload.dir, parts.map((p) => p.partNumber))
       const {etag, size} = await objects.completeUpload(bucket, upload, parts)
+      await stored(key)
       sendXml(r.ctx, 'CompleteMultipartUploadResult', {
         Location: `/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`,
         Bucket: bucket,
@@ -615,6 +633,11 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
       const keyMarker = r.query.get('key-marker') ?? ''
       const idMarker = r.query.get('upload-id-marker') ?? ''
       const maxUploads = Math.min(1000, Math.max(1, Number(r.query.get('max-uploads') ?? '1000') || 1000))
+      const encodingType = r.query.get('encoding-type') ?? undefined
+      if (encodingType !== undefined && encodingType !== 'url') {
+        throw new S3Error('InvalidArgument', 'Invalid Encoding Method specified in Request', {ArgumentName: 'encoding-type', ArgumentValue: encodingType})
+      }
+      const enc = (v: string) => (encodingType === 'url' ? encodeURIComponent(v).replace(/%2F/g, '/') : v)
       const all = (await objects.listUploads(bucket))
         .filter((u) => u.key.startsWith(prefix))
         .sort((a, b) => compareKeys(a.key, b.key) || a.initiated.getTime() - b.initiated.getTime() || compareKeys(a.uploadId, b.uploadId))
@@ -628,14 +651,15 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
       const last = page[page.length - 1]
       sendXml(r.ctx, 'ListMultipartUploadsResult', {
         Bucket: bucket,
-        KeyMarker: keyMarker,
+        KeyMarker: enc(keyMarker),
         UploadIdMarker: idMarker,
-        ...(truncated && last ? {NextKeyMarker: last.key, NextUploadIdMarker: last.uploadId} : {}),
-        ...(prefix ? {Prefix: prefix} : {}),
+        ...(truncated && last ? {NextKeyMarker: enc(last.key), NextUploadIdMarker: last.uploadId} : {}),
+        ...(prefix ? {Prefix: enc(prefix)} : {}),
+        ...(encodingType ? {EncodingType: encodingType} : {}),
         MaxUploads: maxUploads,
         IsTruncated: truncated,
         Upload: page.map((u) => ({
-          Key: u.key,
+          Key: enc(u.key),
           UploadId: u.uploadId,
           Initiator: owner(accountId),
           Owner: owner(accountId),
@@ -654,10 +678,11 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
     'GetBucketWebsite',
     'PutBucketWebsite',
     'DeleteBucketWebsite',
-    'GetObjectAcl',
-    'GetObjectTagging',
-    'PutObjectTagging',
   ])
+
+  // operations kept in their own modules (acl.ts, tagging.ts, object-lock.ts, policy-status.ts)
+  const extDeps: ExtDeps = {accountId, region, configs, objects, extras, requireBucket, readBody, sendXml}
+  Object.assign(handlers, aclHandlers(extDeps), attributesHandlers(extDeps), taggingHandlers(extDeps), objectLockHandlers(extDeps), policyStatusHandlers(extDeps))
 
   async function listObjects(r: Req, version: 1 | 2): Promise<void> {
     const bucket = await requireBucket(r.bucket)
@@ -768,6 +793,11 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
         throw new S3Error('InvalidRange', 'The requested range is not satisfiable', {RangeRequested: rangeHeader, ActualObjectSize: size})
       }
     }
+    const part = await partRange(extDeps, r, bucket, key, size)
+    if (part) {
+      range = part.range
+      if (part.partsCount !== undefined) r.ctx.set('x-amz-mp-parts-count', String(part.partsCount))
+    }
 
     const ctx = r.ctx
     for (const [name, value] of Object.entries(info.metadata)) {
@@ -776,6 +806,7 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
     }
     ctx.set('ETag', info.etag)
     ctx.set('Last-Modified', info.lastModified.toUTCString())
+    for (const [name, value] of Object.entries(await objectReadHeaders(extDeps, bucket, key))) ctx.set(name, value)
     ctx.set('Accept-Ranges', 'bytes')
     const overrides: Record<string, string> = {
       'response-content-type': 'Content-Type',

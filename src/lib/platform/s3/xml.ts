@@ -15,6 +15,7 @@ const REPEATED = new Set([
   'TopicConfiguration',
   'Tag',
   'Rule',
+  'Grant',
 ])
 
 const parser = new XMLParser({
