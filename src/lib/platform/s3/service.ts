@@ -17,6 +17,7 @@ import {getRequestPrincipal} from '../identity.js'
 import {AwsChunkedDecoder, isAwsChunked} from './aws-chunked.js'
 import {BucketConfigStore, type NotificationSettings} from './bucket-config.js'
 import {compareKeys, decodeContinuationToken, encodeContinuationToken, listKeys, listPage} from './listing.js'
+import {checkWriteConditions, hasWriteConditions, KeyLocks} from './conditions.js'
 import {buildEvent, nextSequencer, notificationXmlBody, parseNotificationXml, targetMatches, validateTarget} from './notifications.js'
 import {metadataFromHeaders, ObjectStore, validateKey} from './objects.js'
 import {
@@ -122,6 +123,16 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
   const app = new S3rver({directory: objectsDir, silent: true, vhostBuckets: false})
   const store = app.store
   const objects = new ObjectStore(store)
+  const locks = new KeyLocks()
+  /** Run a write to bucket/key; with If-None-Match/If-Match it runs under the key's lock after the check. */
+  const conditionalWrite = async <T>(r: Req, bucket: string, key: string, write: () => Promise<T>): Promise<T> => {
+    const headers = r.ctx.req.headers
+    if (!hasWriteConditions(headers)) return write()
+    return locks.run(bucket, key, async () => {
+      checkWriteConditions(headers, await objects.head(bucket, key), key)
+      return write()
+    })
+  }
   const counters: Record<string, number> = {}
   const count = (name: string) => {
     counters[name] = (counters[name] ?? 0) + 1
@@ -428,7 +439,7 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
     async PutObject(r) {
       const bucket = await requireBucket(r.bucket)
       const key = requireKey(r)
-      const {md5, size} = await objects.put(bucket, key, r.ctx.req, r.ctx.req.headers)
+      const {md5, size} = await conditionalWrite(r, bucket, key, () => objects.put(bucket, key, r.ctx.req, r.ctx.req.headers))
       r.ctx.set('ETag', JSON.stringify(md5))
       r.ctx.status = 200
       r.ctx.body = ''
@@ -451,7 +462,7 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
           "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
         )
       }
-      const info = await objects.copy(source, {bucket, key}, replace ? metadataFromHeaders(r.ctx.req.headers) : undefined)
+      const info = await conditionalWrite(r, bucket, key, () => objects.copy(source, {bucket, key}, replace ? metadataFromHeaders(r.ctx.req.headers) : undefined))
       sendXml(r.ctx, 'CopyObjectResult', {LastModified: info.lastModified.toISOString(), ETag: info.etag})
       notify(r, bucket, key, 'ObjectCreated:Copy', {size: info.size, eTag: JSON.parse(info.etag) as string})
     },
@@ -566,7 +577,7 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
       if (parts.length === 0) {
         throw new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.')
       }
-      const {etag, size} = await objects.completeUpload(bucket, upload, parts)
+      const {etag, size} = await conditionalWrite(r, bucket, key, () => objects.completeUpload(bucket, upload, parts))
       sendXml(r.ctx, 'CompleteMultipartUploadResult', {
         Location: `/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`,
         Bucket: bucket,
