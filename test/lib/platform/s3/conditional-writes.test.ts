@@ -7,6 +7,8 @@ import {
   type S3Client,
   UploadPartCommand,
 } from '@aws-sdk/client-s3'
+import {execFile, spawnSync} from 'node:child_process'
+import {promisify} from 'node:util'
 import {afterAll, beforeAll, describe, expect, it} from 'vitest'
 
 import {evaluate} from '../../../../src/lib/platform/auth/policy.js'
@@ -122,5 +124,23 @@ describe('S3 conditional writes (If-None-Match / If-Match)', () => {
     } finally {
       await s3.service.putBucketPolicy(bucket, null)
     }
+  })
+
+  // python3-boto3 (apt-get install -y python3-boto3) as a second, independent client
+  it.skipIf(spawnSync('python3', ['-c', 'import boto3']).status !== 0)('boto3: put_object(IfNoneMatch="*") over an existing key is a 412', async () => {
+    const script = [
+      'import sys, boto3, botocore.exceptions',
+      "c = boto3.client('s3', endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id='AKIATESTTESTTESTTEST', aws_secret_access_key='secret')",
+      "c.put_object(Bucket='cond', Key='py.csv', Body=b'one', IfNoneMatch='*')",
+      'try:',
+      "    c.put_object(Bucket='cond', Key='py.csv', Body=b'two', IfNoneMatch='*')",
+      "    print('written')",
+      'except botocore.exceptions.ClientError as e:',
+      "    print(e.response['Error']['Code'], e.response['ResponseMetadata']['HTTPStatusCode'])",
+      "print(c.get_object(Bucket='cond', Key='py.csv')['Body'].read().decode())",
+    ].join('\n')
+    // asynchronously: the server runs in this process
+    const {stdout: out} = await promisify(execFile)('python3', ['-c', script, s3.endpoint], {encoding: 'utf8', timeout: 30_000})
+    expect(out.trim().split('\n')).toEqual(['PreconditionFailed 412', 'one'])
   })
 })
