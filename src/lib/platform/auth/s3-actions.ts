@@ -166,6 +166,16 @@ function objectWriteContext(headers: HeaderBag): Record<string, string> {
     const v = header(headers, h)
     if (v !== undefined) context[`s3:${h}`] = v
   }
+  return {...context, ...conditionalWriteContext(headers)}
+}
+
+/** s3:if-none-match / s3:if-match: the conditional-write headers (absent when not sent, for `Null` conditions). */
+function conditionalWriteContext(headers: HeaderBag): Record<string, string> {
+  const context: Record<string, string> = {}
+  const noneMatch = header(headers, 'if-none-match')
+  if (noneMatch !== undefined) context['s3:if-none-match'] = noneMatch
+  const match = header(headers, 'if-match')
+  if (match !== undefined) context['s3:if-match'] = match
   return context
 }
 
@@ -274,6 +284,8 @@ function objectLevel(m: string, bucket: string, key: string, query: URLSearchPar
       if (extra === null) return unsupported(resource, writeContext)
       const part = has('partNumber') && has('uploadId')
       const operation = part ? (extra.length > 0 ? 'UploadPartCopy' : 'UploadPart') : extra.length > 0 ? 'CopyObject' : 'PutObject'
+      // s3:ObjectCreationOperation: true for the requests that create the object (not for its parts)
+      writeContext['s3:ObjectCreationOperation'] = String(!part)
       return {operation, action: 's3:PutObject', resource, context: writeContext, ...(extra.length > 0 ? {extra} : {})}
     }
     case 'DELETE': {
@@ -282,8 +294,12 @@ function objectLevel(m: string, bucket: string, key: string, query: URLSearchPar
       return {operation: 'DeleteObject', action: versionId === null ? 's3:DeleteObject' : 's3:DeleteObjectVersion', resource, context}
     }
     case 'POST': {
-      if (has('uploads')) return {operation: 'CreateMultipartUpload', action: 's3:PutObject', resource, context: objectWriteContext(headers)}
-      if (has('uploadId')) return {operation: 'CompleteMultipartUpload', action: 's3:PutObject', resource, context}
+      if (has('uploads')) {
+        return {operation: 'CreateMultipartUpload', action: 's3:PutObject', resource, context: {...objectWriteContext(headers), 's3:ObjectCreationOperation': 'false'}}
+      }
+      if (has('uploadId')) {
+        return {operation: 'CompleteMultipartUpload', action: 's3:PutObject', resource, context: {...context, ...conditionalWriteContext(headers), 's3:ObjectCreationOperation': 'true'}}
+      }
       if (has('restore')) return {operation: 'RestoreObject', action: 's3:RestoreObject', resource, context}
       if (has('select')) return {operation: 'SelectObjectContent', action: 's3:GetObject', resource, context}
       return unsupported(resource, context)

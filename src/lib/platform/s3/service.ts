@@ -19,6 +19,7 @@ import {aclFromHeaders, aclHandlers, checkAclAllowed, OWNERSHIP_VALUES, owner} f
 import {AwsChunkedDecoder, isAwsChunked} from './aws-chunked.js'
 import {BucketConfigStore, type NotificationSettings} from './bucket-config.js'
 import {compareKeys, decodeContinuationToken, encodeContinuationToken, listKeys, listPage} from './listing.js'
+import {checkWriteConditions, hasWriteConditions, KeyLocks} from './conditions.js'
 import {buildEvent, nextSequencer, notificationXmlBody, parseNotificationXml, targetMatches, validateTarget} from './notifications.js'
 import type {ExtDeps} from './extension.js'
 import {ObjectExtras} from './object-extras.js'
@@ -131,6 +132,16 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
   const store = app.store
   const objects = new ObjectStore(store)
   const extras = new ObjectExtras(store)
+  const locks = new KeyLocks()
+  /** Run a write to bucket/key; with If-None-Match/If-Match it runs under the key's lock after the check. */
+  const conditionalWrite = async <T>(r: Req, bucket: string, key: string, write: () => Promise<T>): Promise<T> => {
+    const headers = r.ctx.req.headers
+    if (!hasWriteConditions(headers)) return write()
+    return locks.run(bucket, key, async () => {
+      checkWriteConditions(headers, await objects.head(bucket, key), key)
+      return write()
+    })
+  }
   const counters: Record<string, number> = {}
   const count = (name: string) => {
     counters[name] = (counters[name] ?? 0) + 1
@@ -439,7 +450,7 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
       const bucket = await requireBucket(r.bucket)
       const key = requireKey(r)
       const stored = await prepareObjectWrite(extDeps, r.ctx.req, bucket)
-      const {md5, size} = await objects.put(bucket, key, r.ctx.req, r.ctx.req.headers)
+      const {md5, size} = await conditionalWrite(r, bucket, key, () => objects.put(bucket, key, r.ctx.req, r.ctx.req.headers))
       await stored(key)
       r.ctx.set('ETag', JSON.stringify(md5))
       r.ctx.status = 200
@@ -464,7 +475,7 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
         )
       }
       const stored = await prepareObjectWrite(extDeps, r.ctx.req, bucket, source)
-      const info = await objects.copy(source, {bucket, key}, replace ? metadataFromHeaders(r.ctx.req.headers) : undefined)
+      const info = await conditionalWrite(r, bucket, key, () => objects.copy(source, {bucket, key}, replace ? metadataFromHeaders(r.ctx.req.headers) : undefined))
       await stored(key)
       sendXml(r.ctx, 'CopyObjectResult', {LastModified: info.lastModified.toISOString(), ETag: info.etag})
       notify(r, bucket, key, 'ObjectCreated:Copy', {size: info.size, eTag: JSON.parse(info.etag) as string})
@@ -583,7 +594,7 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
         throw new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.')
       }
       const stored = await uploadExtras(extDeps, bucket, upload.dir, parts.map((p) => p.partNumber))
-      const {etag, size} = await objects.completeUpload(bucket, upload, parts)
+      const {etag, size} = await conditionalWrite(r, bucket, key, () => objects.completeUpload(bucket, upload, parts))
       await stored(key)
       sendXml(r.ctx, 'CompleteMultipartUploadResult', {
         Location: `/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`,

@@ -148,8 +148,10 @@ describe('s3Authz with requests made by the real SDK', () => {
       operation: 'PutObject',
       action: 's3:PutObject',
       resource: obj,
-      context: {'s3:x-amz-server-side-encryption': 'AES256'},
+      context: {'s3:x-amz-server-side-encryption': 'AES256', 's3:ObjectCreationOperation': 'true'},
     })
+    expect((await authzOf(new PutObjectCommand({Bucket: B, Key: ODD, Body: 'x', IfNoneMatch: '*'}))).context).toMatchObject({'s3:if-none-match': '*'})
+    expect((await authzOf(new PutObjectCommand({Bucket: B, Key: ODD, Body: 'x'}))).context['s3:if-none-match']).toBeUndefined()
     expect(await authzOf(new DeleteObjectCommand({Bucket: B, Key: ODD}))).toMatchObject({operation: 'DeleteObject', action: 's3:DeleteObject', resource: obj})
   })
 
@@ -173,6 +175,8 @@ describe('s3Authz with requests made by the real SDK', () => {
     const obj = `${ARN}/big/file.csv`
     expect(await authzOf(new CreateMultipartUploadCommand({Bucket: B, Key: 'big/file.csv'}))).toMatchObject({operation: 'CreateMultipartUpload', action: 's3:PutObject', resource: obj})
     expect(await authzOf(new UploadPartCommand({Bucket: B, Key: 'big/file.csv', UploadId: 'u1', PartNumber: 1, Body: 'x'}))).toMatchObject({operation: 'UploadPart', action: 's3:PutObject', resource: obj})
+    expect((await authzOf(new UploadPartCommand({Bucket: B, Key: 'big/file.csv', UploadId: 'u1', PartNumber: 1, Body: 'x'}))).context['s3:ObjectCreationOperation']).toBe('false')
+    expect((await authzOf(new CreateMultipartUploadCommand({Bucket: B, Key: 'big/file.csv'}))).context['s3:ObjectCreationOperation']).toBe('false')
     const copy = await authzOf(new UploadPartCopyCommand({Bucket: B, Key: 'big/file.csv', UploadId: 'u1', PartNumber: 2, CopySource: `/${B}/src.csv?versionId=v9`}))
     expect(copy).toMatchObject({operation: 'UploadPartCopy', action: 's3:PutObject', extra: [{action: 's3:GetObjectVersion', resource: `${ARN}/src.csv`}]})
     expect(await authzOf(new CompleteMultipartUploadCommand({Bucket: B, Key: 'big/file.csv', UploadId: 'u1', MultipartUpload: {Parts: [{ETag: '"e"', PartNumber: 1}]}}))).toMatchObject({operation: 'CompleteMultipartUpload', action: 's3:PutObject', resource: obj})
