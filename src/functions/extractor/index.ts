@@ -6,6 +6,7 @@
  */
 import {createClients} from '../../lib/aws/clients.js'
 import {loadDatasets} from '../../lib/ingest/datasets.js'
+import {callbackPolicyFromEnv} from '../../lib/requests/callback-guard.js'
 import {processRequest} from '../../lib/requests/extractor.js'
 import type {RequestStatus} from '../../lib/requests/status.js'
 import {lambdaTarget, s3Records, type S3Event} from '../shared.js'
@@ -40,6 +41,7 @@ export async function handler(event: Event, context?: LambdaContext): Promise<Ar
           rowsPerFile: Number.isInteger(rowsPerFile) && rowsPerFile > 0 ? rowsPerFile : 100_000,
           datasets,
           remainingMs,
+          callback: {policy: callbackPolicyFromEnv(env)},
           log: (entry) => console.log(JSON.stringify(entry)),
         },
         {bucket, key, ...(uploader ? {uploader} : {})},

@@ -1,3 +1,7 @@
+import {request as httpRequest} from 'node:http'
+import {request as httpsRequest} from 'node:https'
+import type {LookupFunction} from 'node:net'
+import {resolveCallbackTarget, type CallbackPolicy} from './callback-guard.js'
 import type {CallbackOutcome} from './status.js'
 
 export interface CallbackOptions {
@@ -10,6 +14,34 @@ export interface CallbackOptions {
   /** Give up when this moment (epoch ms) would be passed (the function's own deadline). */
   deadline?: number
   signal?: AbortSignal
+  /** Where callbacks may go (see callback-guard.ts); default: public https only. */
+  policy?: CallbackPolicy
+  /** Extra TLS options (tests: a CA for a local https server). */
+  tls?: {ca?: string | Buffer}
+}
+
+/** One POST to the checked address: the host name stays the TLS name and the Host header; no redirect followed. */
+function postOnce(url: URL, text: string, pinned: {address: string; family: 4 | 6}, signal: AbortSignal, tls: CallbackOptions['tls']): Promise<number> {
+  const lookup: LookupFunction = (_host, opts, cb) => {
+    if ((opts as {all?: boolean}).all) (cb as unknown as (e: null, a: Array<{address: string; family: number}>) => void)(null, [pinned])
+    else cb(null, pinned.address, pinned.family)
+  }
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest
+  return new Promise((resolve, reject) => {
+    const req = send(url, {
+      method: 'POST',
+      headers: {'content-type': 'application/json', 'user-agent': 'cape-extractor', 'content-length': Buffer.byteLength(text)},
+      lookup,
+      signal,
+      ...(tls?.ca ? {ca: tls.ca} : {}),
+    }, (res) => {
+      res.resume()
+      res.on('end', () => resolve(res.statusCode ?? 0))
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end(text)
+  })
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -25,6 +57,8 @@ export async function postCallback(url: string, body: unknown, options: Callback
   const retries = options.retries ?? 3
   const backoff = options.backoffMs ?? 250
   const text = JSON.stringify(body)
+  const target = await resolveCallbackTarget(url, options.policy)
+  if (!target.ok) return {url, ok: false, attempts: 0, refused: true, error: `refused: ${target.reason}`, at: new Date().toISOString()}
   let attempts = 0
   let httpStatus: number | undefined
   let error: string | undefined
@@ -39,21 +73,14 @@ export async function postCallback(url: string, body: unknown, options: Callback
     error = undefined
     try {
       const signals = [AbortSignal.timeout(remaining), ...(options.signal ? [options.signal] : [])]
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: {'content-type': 'application/json', 'user-agent': 'cape-extractor'},
-        body: text,
-        redirect: 'manual',
-        signal: AbortSignal.any(signals),
-      })
-      httpStatus = res.status
-      await res.arrayBuffer().catch(() => undefined)
-      if (res.ok) return {url, ok: true, attempts, httpStatus, at: new Date().toISOString()}
-      error = `HTTP ${res.status}`
-      if (!retryable(res.status)) break
+      httpStatus = await postOnce(new URL(url), text, target, AbortSignal.any(signals), options.tls)
+      if (httpStatus >= 200 && httpStatus < 300) return {url, ok: true, attempts, httpStatus, at: new Date().toISOString()}
+      error = `HTTP ${httpStatus}`
+      if (!retryable(httpStatus)) break
     } catch (e) {
-      const err = e as Error & {cause?: {code?: string; message?: string}}
-      error = err.name === 'TimeoutError' ? `no answer within ${remaining} ms` : (err.cause?.code ?? err.cause?.message ?? err.message)
+      const err = e as NodeJS.ErrnoException & {cause?: {name?: string}}
+      const timedOut = err.name === 'TimeoutError' || (err.name === 'AbortError' && err.cause?.name === 'TimeoutError')
+      error = timedOut ? `no answer within ${remaining} ms` : (err.code ?? err.message)
     }
     if (attempts > retries || options.signal?.aborted) break
     const delay = backoff * 2 ** (attempts - 1)

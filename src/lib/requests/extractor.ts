@@ -21,7 +21,7 @@ export interface ExtractorDeps {
   remainingMs: () => number
   /** Structured log line (the function prints it). */
   log?: (entry: Record<string, unknown>) => void
-  callback?: Pick<CallbackOptions, 'timeoutMs' | 'retries' | 'backoffMs'>
+  callback?: Pick<CallbackOptions, 'timeoutMs' | 'retries' | 'backoffMs' | 'policy' | 'tls'>
 }
 
 export interface RequestRecord {

@@ -1,3 +1,5 @@
+import {isIP} from 'node:net'
+import {addressClass} from './callback-guard.js'
 import {Ajv2020, type ErrorObject, type ValidateFunction} from 'ajv/dist/2020.js'
 import addFormatsModule from 'ajv-formats'
 import type {Dataset, Datasets} from '../ingest/datasets.js'
@@ -142,7 +144,11 @@ function typeWords(type: string): string {
 
 const LOOPBACK = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])$/i
 
-/** https anywhere; http only to a loopback host (localhost, 127.0.0.0/8, [::1]). */
+/**
+ * https to a public host; http only to a loopback host (localhost, 127.0.0.0/8, [::1]), which the function accepts only
+ * on the local platform. A literal private, link-local, unique-local, multicast or reserved address is refused here;
+ * a name is resolved and checked by the function itself (callback-guard.ts), with the reason in status.json.
+ */
 export function callbackUrlProblem(text: string): string | undefined {
   let url: URL
   try {
@@ -151,6 +157,9 @@ export function callbackUrlProblem(text: string): string | undefined {
     return `${show(text)} is not a URL`
   }
   if (url.username || url.password) return 'must not carry credentials (user:password@)'
+  const literal = url.hostname.replace(/^\[|\]$/g, '')
+  const cls = isIP(literal) ? addressClass(literal) : undefined
+  if (cls !== undefined && cls !== 'loopback') return `${literal} is a ${cls} address: callbacks go to public addresses only`
   if (url.protocol === 'https:') return undefined
   if (url.protocol === 'http:') return LOOPBACK.test(url.hostname) ? undefined : `plain http is allowed only to a loopback host (localhost, 127.0.0.1, [::1]); use https for ${url.hostname}`
   return `${show(url.protocol)} is not allowed: use https`

@@ -22,6 +22,8 @@ export interface CallbackOutcome {
   /** HTTP status of the last attempt, when one answered. */
   httpStatus?: number
   error?: string
+  /** The target was refused before any connection (a private address, a host not allowed…): see error. */
+  refused?: boolean
   at: string
 }
 

@@ -49,7 +49,7 @@ async function run(doc: unknown, options: Partial<ExtractorDeps> & {metadata?: R
   const key = `${id}/request.json`
   await s3.send(new PutObjectCommand({Bucket: B.requests, Key: key, Body: typeof doc === 'string' ? doc : JSON.stringify(doc), Metadata: options.metadata}))
   const status = await processRequest(
-    {s3, curatedBucket: B.curated, resultsBucket: B.results, rowsPerFile: 1000, datasets, remainingMs: () => 60_000, callback: {backoffMs: 20}, ...options},
+    {s3, curatedBucket: B.curated, resultsBucket: B.results, rowsPerFile: 1000, datasets, remainingMs: () => 60_000, callback: {backoffMs: 20, policy: {local: true}}, ...options},
     {bucket: B.requests, key, uploader: 'AWS:AKIATEST'},
   )
   // what is in the bucket is what the function returned
@@ -185,6 +185,20 @@ describe('processRequest (extractor core, on a real local S3)', () => {
     await server.close() // nothing listens there any more
     const status = await run({dataset: 'nope', callbackUrl: server.url})
     expect(status).toMatchObject({state: 'failed', callback: {ok: false, attempts: 4, error: 'ECONNREFUSED'}})
+  })
+
+  it('refuses a callback to loopback when it does not run on the local platform, with the reason in status.json', async () => {
+    const server = await callbackServer()
+    try {
+      const status = await run({dataset: 'participants', limit: 1, callbackUrl: server.url.replace('http:', 'https:')}, {callback: {backoffMs: 20, policy: {local: false}}})
+      expect(status.state).toBe('succeeded')
+      expect(status.callback).toMatchObject({ok: false, refused: true, attempts: 0})
+      expect(status.callback?.error).toMatch(/^refused: 127\.0\.0\.1 resolves to 127\.0\.0\.1, a loopback address/)
+      const plain = await run({dataset: 'participants', limit: 1, callbackUrl: server.url}, {callback: {backoffMs: 20, policy: {local: false}}})
+      expect(plain.callback).toMatchObject({ok: false, refused: true, error: 'refused: http: is not allowed: use https'})
+    } finally {
+      await server.close()
+    }
   })
 
   it('ignores keys that are not <id>/request.json', async () => {

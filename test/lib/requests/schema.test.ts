@@ -100,7 +100,7 @@ describe('request schema', () => {
     expect(callbackUrlProblem('http://127.0.0.1:8080/x')).toBeUndefined()
     expect(callbackUrlProblem('http://localhost/x')).toBeUndefined()
     expect(callbackUrlProblem('http://[::1]:9/x')).toBeUndefined()
-    expect(callbackUrlProblem('http://10.0.0.1/x')).toMatch(/only to a loopback host/)
+    expect(callbackUrlProblem('http://10.0.0.1/x')).toMatch(/private address/)
     expect(callbackUrlProblem('http://127.0.0.1.evil.example/x')).toMatch(/only to a loopback host/)
     expect(callbackUrlProblem('https://u:p@example.org/')).toMatch(/credentials/)
     expect(issues({dataset: 'participants', callbackUrl: 'ftp://example.org/'})).toEqual([{pointer: '/callbackUrl', message: '"ftp://example.org/" is not an http(s) URL'}])
