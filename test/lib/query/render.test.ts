@@ -25,7 +25,7 @@ describe('query renderers', () => {
   it('json: numbers as numbers (every digit kept), booleans, null for NULL and for an empty non-string', () => {
     expect(JSON.parse(render('json'))).toEqual([
       {site: 'Oslo', n: 5, ok: true, avg: 1.5},
-      {site: 'Lima, Peru', n: 12345678901234567890, ok: false, avg: null},
+      {site: 'Lima, Peru', n: 12_345_678_901_234_567_000, ok: false, avg: null},
       {site: '', n: null, ok: null, avg: 'NaN'},
     ])
     expect(render('json')).toContain('"n":12345678901234567890')
@@ -37,7 +37,7 @@ describe('query renderers', () => {
   it('ndjson: one object a line; csv: RFC 4180 quoting, NULL empty, header first', () => {
     const lines = render('ndjson').trimEnd().split('\n')
     expect(lines).toHaveLength(3)
-    expect(JSON.parse(lines[1])).toEqual({site: 'Lima, Peru', n: 12345678901234567890, ok: false, avg: null})
+    expect(JSON.parse(lines[1])).toEqual({site: 'Lima, Peru', n: 12_345_678_901_234_567_000, ok: false, avg: null})
     expect(render('csv')).toBe('site,n,ok,avg\nOslo,5,true,1.5\n"Lima, Peru",12345678901234567890,false,\n,,,NaN\n')
     expect(csvField('say "hi"\nnow')).toBe('"say ""hi""\nnow"')
   })
