@@ -44,6 +44,7 @@ describe('cape infer (built CLI, real local platform)', () => {
       expect(v.code, `${name}: ${yaml}\n${v.stdout}${v.stderr}`).toBe(0)
     }
     const bad = await ws.cli(['infer', 'missing.csv'])
-    expect(bad.code).not.toBe(0)
+    expect(bad.code).toBe(4)
+    expect(bad.stderr).toContain('missing.csv: no such file')
   }, 120_000)
 })

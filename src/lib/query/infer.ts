@@ -1,7 +1,7 @@
-import {createReadStream} from 'node:fs'
+import {createReadStream, existsSync} from 'node:fs'
 import path from 'node:path'
 import {parse} from 'csv-parse'
-import {inputRejected} from '../cli/errors.js'
+import {inputRejected, notFoundError} from '../cli/errors.js'
 import type {ColumnType} from '../ingest/datasets.js'
 import {checkType, isEmpty} from '../ingest/values.js'
 
@@ -45,6 +45,7 @@ export function datasetName(file: string): string {
  * date (YYYY-MM-DD, the only date form the dataset model has) that every non-empty value passes, else string.
  */
 export async function inferDataset(file: string, options: {name?: string; signal?: AbortSignal} = {}): Promise<InferResult> {
+  if (!existsSync(file)) throw notFoundError('FILE_NOT_FOUND', `${file}: no such file.`)
   const parser = createReadStream(file, {signal: options.signal}).pipe(parse({bom: true, relax_column_count: false, skip_empty_lines: true}))
   let header: string[] | undefined
   let states: ColumnState[] = []
