@@ -10,7 +10,8 @@ import {localWorkspace, type LocalWorkspace} from '../helpers/platform.js'
 
 const columns = ['participant_id', 'given_name', 'family_name', 'DOB', 'site'].map((Name) => ({Name: Name.toLowerCase(), Type: 'string'}))
 
-describe('cape query (built CLI, real local platform with its Athena engine)', () => {
+// Needs the local platform's Athena and Glue APIs (phase 2's engine), not on the platform yet: run it once they land.
+describe.skip('cape query (built CLI, real local platform with its Athena engine)', () => {
   let ws: LocalWorkspace
   beforeAll(async () => {
     ws = await localWorkspace({deploy: true})
