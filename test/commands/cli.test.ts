@@ -1,7 +1,9 @@
 import {readFileSync, writeFileSync} from 'node:fs'
 import path from 'node:path'
 import {describe, expect, it} from 'vitest'
-import {runCli, tempDir} from '../helpers/cli.js'
+import {execFileSync} from 'node:child_process'
+import {pathToFileURL} from 'node:url'
+import {cleanEnv, cliBin, repoRoot, runCli, tempDir} from '../helpers/cli.js'
 
 describe('the built CLI', () => {
   it('--help lists topics and the exit-code table', async () => {
@@ -18,6 +20,16 @@ describe('the built CLI', () => {
     const r = await runCli(['--version'])
     expect(r.code, r.stderr).toBe(0)
     expect(r.stdout).toContain(`cape/${pkg.version}`)
+  })
+
+  it('--version answers from its fast path exactly what oclif prints', async () => {
+    const fast = await runCli(['--version'])
+    // the same argv through oclif itself (bin/run.js's fast path skipped)
+    const viaOclif = execFileSync(process.execPath, ['--input-type=module', '-e',
+      `const {main} = await import(${JSON.stringify(pathToFileURL(path.join(repoRoot, 'dist/lib/cli/run.js')).href)}); await main(['--version'], ${JSON.stringify(pathToFileURL(cliBin).href)})`,
+    ], {encoding: 'utf8', env: cleanEnv()})
+    expect(viaOclif).toMatch(/^cape\/\S+ \S+ node-v\S+\n$/)
+    expect(fast.stdout).toBe(viaOclif)
   })
 
   it('an unknown command exits with the usage code and suggests the closest one', async () => {
