@@ -32,6 +32,12 @@ describe('the built CLI', () => {
     expect(fast.stdout).toBe(viaOclif)
   })
 
+  it('the live AWS suite skips cleanly without CAPE_LIVE_AWS', () => {
+    const out = execFileSync('npm', ['run', '--silent', 'test:live'], {cwd: repoRoot, encoding: 'utf8', env: cleanEnv()})
+    expect(out).toMatch(/live AWS suite skipped: set CAPE_LIVE_AWS=1/)
+    expect(out).toMatch(/1 skipped/)
+  })
+
   it('an unknown command exits with the usage code and suggests the closest one', async () => {
     const r = await runCli(['confg', 'show'])
     expect(r.code).toBe(2)

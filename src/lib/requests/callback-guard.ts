@@ -99,11 +99,17 @@ export async function resolveCallbackTarget(text: string, policy: CallbackPolicy
 /** The policy of a function from its environment: local when its endpoint is the local platform on loopback. */
 export function callbackPolicyFromEnv(env: NodeJS.ProcessEnv): CallbackPolicy {
   let local = false
+  // real Lambda always sets AWS_LAMBDA_RUNTIME_API; the local platform's runtime does not
+  if (env.AWS_LAMBDA_RUNTIME_API) return {local: false, ...allowed(env)}
   try {
     local = env.AWS_ENDPOINT_URL ? addressClass(bare(new URL(env.AWS_ENDPOINT_URL).hostname)) === 'loopback' || new URL(env.AWS_ENDPOINT_URL).hostname === 'localhost' : false
   } catch {
     local = false
   }
+  return {local, ...allowed(env)}
+}
+
+function allowed(env: NodeJS.ProcessEnv): {allowedHosts?: string[]} {
   const allowedHosts = (env.CALLBACK_ALLOWED_HOSTS ?? '').split(',').map((h) => h.trim()).filter(Boolean)
-  return {local, ...(allowedHosts.length ? {allowedHosts} : {})}
+  return allowedHosts.length ? {allowedHosts} : {}
 }

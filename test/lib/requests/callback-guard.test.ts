@@ -46,6 +46,7 @@ describe('callback targets', () => {
   it('knows the local platform from the function endpoint, and reads CALLBACK_ALLOWED_HOSTS', () => {
     expect(callbackPolicyFromEnv({AWS_ENDPOINT_URL: 'http://127.0.0.1:4566'})).toEqual({local: true})
     expect(callbackPolicyFromEnv({})).toEqual({local: false})
+    expect(callbackPolicyFromEnv({AWS_ENDPOINT_URL: 'http://127.0.0.1:4566', AWS_LAMBDA_RUNTIME_API: '127.0.0.1:9001'})).toEqual({local: false})
     expect(callbackPolicyFromEnv({AWS_ENDPOINT_URL: 'https://s3.example.org', CALLBACK_ALLOWED_HOSTS: 'a.example.org, b.example.org'}))
       .toEqual({local: false, allowedHosts: ['a.example.org', 'b.example.org']})
   })
