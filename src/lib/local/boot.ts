@@ -1,6 +1,11 @@
 import path from 'node:path'
+import {QueryEngine} from '../platform/athena/engine.js'
+import {createAthenaService} from '../platform/athena/service.js'
+import {AthenaStore} from '../platform/athena/store.js'
 import {createCloudFormationService} from '../platform/cloudformation/service.js'
 import {platformProviders} from '../platform/cloudformation/providers/index.js'
+import {GlueCatalog} from '../platform/glue/catalog.js'
+import {createGlueService} from '../platform/glue/service.js'
 import {decide} from '../platform/iam/authz.js'
 import {QueryError} from '../platform/query.js'
 import {startPlatform, type Platform} from '../platform/server.js'
@@ -11,10 +16,19 @@ export interface BootOptions {
   region?: string
 }
 
-/** The whole local platform: the server (S3, IAM, STS, Lambda) plus CloudFormation with every resource provider. */
+/**
+ * The whole local platform: the server (S3, IAM, STS, Lambda), CloudFormation with every resource provider, and
+ * the Glue catalog with the Athena query engine (DuckDB on the platform's own object files).
+ */
 export async function bootPlatform(options: BootOptions): Promise<Platform> {
   const platform = await startPlatform({dataDir: options.dataDir, port: options.port, region: options.region})
-  const registry = platformProviders({s3: platform.s3, iam: platform.iam, lambda: platform.lambda, accountId: platform.accountId, region: platform.region})
+  const catalog = new GlueCatalog(path.join(options.dataDir, 'glue'), platform.accountId)
+  const athena = new AthenaStore(path.join(options.dataDir, 'athena'))
+  const objectsDir = path.join(options.dataDir, 's3', 'buckets')
+  const engine = new QueryEngine({iam: platform.iam, catalog, s3: platform.s3, objectsDir, tmpDir: path.join(options.dataDir, 'athena', 'tmp'), region: platform.region})
+  platform.registerJsonService('glue', createGlueService(catalog, platform.iam, platform.region))
+  platform.registerJsonService('athena', createAthenaService({store: athena, engine, iam: platform.iam, region: platform.region, accountId: platform.accountId, objectsDir}))
+  const registry = platformProviders({s3: platform.s3, iam: platform.iam, lambda: platform.lambda, accountId: platform.accountId, region: platform.region, catalog, athena})
   const cfn = createCloudFormationService({
     dataDir: path.join(options.dataDir, 'cloudformation'),
     accountId: platform.accountId,

@@ -2,9 +2,12 @@
  * The provider registry: resource type → provider. EC2 types are recorded; S3, IAM and Lambda types call the
  * platform's S3Service / IamStore / LambdaRuntime, passed in through ProviderDeps.
  */
+import type {AthenaStore} from '../../athena/store.js'
+import type {GlueCatalog} from '../../glue/catalog.js'
 import type {IamStore} from '../../iam/store.js'
 import type {LambdaRuntime} from '../../lambda/types.js'
 import type {S3Service} from '../../s3/types.js'
+import {analyticsProviders} from './analytics.js'
 import {ec2Providers} from './ec2.js'
 import {iamProviders} from './iam.js'
 import {lambdaProviders} from './lambda.js'
@@ -19,6 +22,9 @@ export interface ProviderDeps {
   lambda: LambdaRuntime
   accountId: string
   region: string
+  /** Glue catalog and Athena store (phase 2 types); without them those types are unsupported */
+  catalog?: GlueCatalog
+  athena?: AthenaStore
 }
 
 /** Build a registry from provider maps (later maps win). */
@@ -35,6 +41,7 @@ export function platformProviders(deps: ProviderDeps): ProviderRegistry {
     s3Providers(deps.s3),
     iamProviders(deps.iam),
     lambdaProviders({lambda: deps.lambda, s3: deps.s3, iam: deps.iam}),
+    deps.catalog && deps.athena ? analyticsProviders(deps.catalog, deps.athena) : {},
   )
 }
 
@@ -46,6 +53,7 @@ export const SUPPORTED_RESOURCE_TYPES = [
   'AWS::IAM::User', 'AWS::IAM::Group', 'AWS::IAM::Role', 'AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy', 'AWS::IAM::AccessKey',
   'AWS::IAM::UserToGroupAddition',
   'AWS::Lambda::Function', 'AWS::Lambda::Permission',
+  'AWS::Glue::Database', 'AWS::Glue::Table', 'AWS::Athena::WorkGroup',
 ] as const
 
 /** Alias of platformProviders (the name src/lib/local/boot.ts looks for). */
