@@ -16,7 +16,7 @@ import {GetCallerIdentityCommand} from '@aws-sdk/client-sts'
 import {setTimeout as sleep} from 'node:timers/promises'
 import type {AwsClients} from '../aws/clients.js'
 import {mapAwsError} from '../aws/errors.js'
-import {CapeError, usageError} from '../cli/errors.js'
+import {CapeError, notFoundError, usageError} from '../cli/errors.js'
 import {ExitCode} from '../cli/exit-codes.js'
 import {stackNameFor, type ResolvedEnvironment} from '../config/config.js'
 import type {Reporter} from '../reporter.js'
@@ -108,6 +108,20 @@ function toChange(c: Change): PlannedChange {
 }
 
 /**
+ * A phase that builds on phase 1 (it declares `Phase1Stack` and imports its exports) needs it deployed: say so
+ * before CloudFormation answers "No export named …".
+ */
+async function requirePhase1(clients: AwsClients, phase1Stack: string, phase: string): Promise<string> {
+  const stack = await describeStack(clients, phase1Stack)
+  if (!stack || /^(DELETE_COMPLETE|ROLLBACK_COMPLETE|REVIEW_IN_PROGRESS)$/.test(stack.StackStatus ?? '')) {
+    throw notFoundError('PHASE1_NOT_DEPLOYED', `${phase} builds on phase 1, and phase 1 is not deployed here (no stack ${phase1Stack}).`, [
+      'Deploy it first: cape deploy phase1',
+    ])
+  }
+  return phase1Stack
+}
+
+/**
  * Package → change set → plan. Nothing is changed except: the change set itself, and a stack left in
  * ROLLBACK_COMPLETE by a failed create (removed with a notice, like the CLI of any other tool would ask you to).
  */
@@ -140,6 +154,7 @@ export async function planPhase(
   const parameters: Record<string, string> = {}
   if (declared.has('EnvironmentName')) parameters.EnvironmentName = env.name.value
   if (declared.has('AssetsBucket')) parameters.AssetsBucket = assets.bucket
+  if (declared.has('Phase1Stack')) parameters.Phase1Stack = await requirePhase1(clients, stackNameFor(env, 'phase1'), phase.name)
   for (const a of assets.assets) parameters[a.parameter] = a.key
   Object.assign(parameters, env.parameters[phase.name] ?? {}, options.params ?? {})
   for (const k of Object.keys(parameters)) {

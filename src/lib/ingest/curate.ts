@@ -34,7 +34,11 @@ export const isInternalKey = (key: string) => key.startsWith('_')
 
 export function curatedKeyFor(rawKey: string, output: Exclude<OutputFormat, 'none'>): string {
   if (output === 'csv') return rawKey
-  return rawKey.replace(/\.[^/.]*$/, '') + '.parquet'
+  // parquet has a folder of its own per dataset (`<dataset>/parquet/ingest_date=…/`): a query engine reads every
+  // file of a partition folder, so CSV and parquet must not share one
+  const file = rawKey.replace(/\.[^/.]*$/, '') + '.parquet'
+  const slash = file.indexOf('/')
+  return slash < 0 ? `parquet/${file}` : `${file.slice(0, slash)}/parquet/${file.slice(slash + 1)}`
 }
 
 export const reportKeyFor = (rawKey: string) => `${REPORTS_PREFIX}${rawKey}.json`
