@@ -9,7 +9,7 @@ import type {IamStore} from '../iam/store.js'
 import type {Principal} from '../identity.js'
 import {JsonError} from '../json.js'
 import type {S3Service} from '../s3/index.js'
-import {athenaColumnType, athenaReason, checkQuery, DialectError, parameterType, parseParameter, SESSION_SQL} from './dialect.js'
+import {athenaColumnType, athenaReason, checkQuery, codeOnly, DialectError, parameterType, parseParameter, SESSION_SQL} from './dialect.js'
 import {ident, literal, parseS3Url, tableFiles, tableSql, type TableFiles} from './sources.js'
 
 /**
@@ -136,7 +136,8 @@ export class QueryEngine {
   private async referencedTables(connection: DuckDBConnection, sql: string, job: QueryJob): Promise<TableFiles[]> {
     let names: readonly string[]
     try {
-      names = connection.getTableNames(sql, true)
+      // (the parser behind getTableNames takes no `?` parameters: NULL stands in for them)
+      names = connection.getTableNames(withoutParameters(sql), true)
     } catch (error) {
       throw new QueryFailure(...reasonOf(sql, error))
     }
@@ -208,11 +209,13 @@ export class QueryEngine {
       throw new QueryFailure('INVALID_PARAMETER', `INVALID_PARAMETER: the query has ${prepared.parameterCount} parameter(s) (?) and ${values.length} ExecutionParameters were given`)
     }
     const columns: ResultColumnInfo[] = []
+    const names = athenaColumnNames(prepared)
     for (let i = 0; i < prepared.columnCount; i++) {
-      const name = prepared.columnName(i)
+      const name = names[i]!
       columns.push({CatalogName: 'hive', SchemaName: '', TableName: '', Name: name, Label: name, ...athenaColumnType(prepared.columnType(i).toString()), Nullable: 'UNKNOWN', CaseSensitive: prepared.columnType(i).toString() === 'VARCHAR'})
     }
-    const copy = `COPY (${sql}\n) TO ${literal(tmp)} (FORMAT csv, HEADER true, FORCE_QUOTE *, TIMESTAMPFORMAT '%Y-%m-%d %H:%M:%S.%g')`
+    const renamed = names.some((n, i) => n !== prepared.columnName(i)) ? `SELECT * FROM (\n${sql}\n) AS cape_result(${names.map(ident).join(', ')})` : sql
+    const copy = `COPY (${renamed}\n) TO ${literal(tmp)} (FORMAT csv, HEADER true, FORCE_QUOTE *, TIMESTAMPFORMAT '%Y-%m-%d %H:%M:%S.%g')`
     await connection.run(copy, values, types.some((t) => t !== undefined) ? (types as DuckDBType[]) : undefined)
     return columns
   }
@@ -224,6 +227,16 @@ export class QueryEngine {
   }
 }
 
+/** Trino names an expression without an alias `_col<position>` (DuckDB would name it after its text). */
+function athenaColumnNames(prepared: {columnCount: number; columnName(i: number): string}): string[] {
+  const names: string[] = []
+  for (let i = 0; i < prepared.columnCount; i++) {
+    const name = prepared.columnName(i)
+    names.push(/^[A-Za-z_][\w$]*$/.test(name) ? name : `_col${i}`)
+  }
+  return names
+}
+
 /** `db.table AS alias`, `"db"."table"`, `awsdatacatalog.db.table` → database and table (lower case, as Glue). */
 export function parseTableRef(raw: string, database: string): {database: string; table: string} | undefined {
   const name = raw.replace(/\s+AS\s+.*$/i, '')
@@ -232,6 +245,14 @@ export function parseTableRef(raw: string, database: string): {database: string;
   if (parts.length === 2) return {database: parts[0]!, table: parts[1]!}
   if (parts.length === 3 && parts[0] === 'awsdatacatalog') return {database: parts[1]!, table: parts[2]!}
   return undefined
+}
+
+/** `?` placeholders (outside literals and comments) replaced by NULL, same offsets otherwise. */
+function withoutParameters(sql: string): string {
+  const code = codeOnly(sql)
+  let out = ''
+  for (let i = 0; i < sql.length; i++) out += code[i] === '?' ? 'NULL' : sql[i]
+  return out
 }
 
 function reasonOf(sql: string, error: unknown): [string, string] {
