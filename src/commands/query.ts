@@ -45,7 +45,8 @@ export default class Query extends CapeCommand<typeof Query> {
     const result: QueryResult = await runQuery({clients, reporter: this.renderer}, {
       sql,
       target,
-      format: this.jsonEnabled() ? 'json' : format,
+      // --json is the envelope on stdout; a file written with --out keeps its own format (csv unless --format)
+      format: this.jsonEnabled() && !this.flags.out ? 'json' : format,
       out: this.flags.out,
       collect: chart ? 'chart' : this.jsonEnabled() ? 'all' : undefined,
       timeoutMs: this.flags.timeout === undefined ? undefined : parseDuration(this.flags.timeout, 'timeout'),

@@ -39,14 +39,18 @@ const DIFFERENT_MEANING: Record<string, string> = {
   json_extract: 'JSON path semantics differ',
   json_extract_scalar: 'JSON path semantics differ',
   histogram: 'DuckDB\'s histogram() returns another shape',
+  typeof: 'DuckDB names types in upper case (DATE), Trino in lower case (date)',
 }
 
 /** Statements other than queries: Athena runs them, the local engine does not (the catalog is Glue's API). */
 const NOT_A_QUERY = /^\s*(CREATE|DROP|ALTER|INSERT|DELETE|UPDATE|MERGE|MSCK|SHOW|DESCRIBE|EXPLAIN|USE|SET|RESET|PREPARE|EXECUTE|DEALLOCATE|VACUUM|OPTIMIZE|GRANT|REVOKE|CALL|COPY|ATTACH|INSTALL|LOAD|PRAGMA|EXPORT|IMPORT|CHECKPOINT|UNLOAD)\b/i
 
-/** The SQL with string literals, quoted identifiers and comments blanked out (same length), for scanning keywords. */
+/**
+ * The SQL with string literals and quoted identifiers filled with `_`, and comments with spaces (same length), for
+ * scanning keywords: what is left is code.
+ */
 export function codeOnly(sql: string): string {
-  return sql.replaceAll(/'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|\/\*[\s\S]*?\*\//g, (m) => ' '.repeat(m.length))
+  return sql.replaceAll(/'(?:[^']|'')*'|"(?:[^"]|"")*"|--[^\n]*|\/\*[\s\S]*?\*\//g, (m) => (m.startsWith('-') || m.startsWith('/') ? ' ' : '_').repeat(m.length))
 }
 
 /** Athena's StatementType for a query text. */
