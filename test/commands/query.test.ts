@@ -1,5 +1,5 @@
 import {spawn} from 'node:child_process'
-import {copyFileSync, readFileSync} from 'node:fs'
+import {copyFileSync, readdirSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 import {GetQueryExecutionCommand} from '@aws-sdk/client-athena'
 import {DuckDBInstance} from '@duckdb/node-api'
@@ -61,6 +61,16 @@ describe('cape query (built CLI, real local platform with its Athena engine)', (
     const direct = await duck.runAndReadAll(`SELECT site, count(*) AS n, CAST(min("DOB") AS VARCHAR) AS earliest FROM read_parquet([${list}]) GROUP BY site ORDER BY site`)
     const expected = ['site,n,earliest', ...direct.getRows().map((r) => r.map(String).join(','))]
     expect(ours.stdout.trimEnd().split('\n')).toEqual(expected)
+  }, 120_000)
+
+  it('the analysis demo runs: every fixtures/analyses/*.sql, the decade chart as README shows it', async () => {
+    for (const file of readdirSync(path.join(repoRoot, 'fixtures/analyses')).filter((f) => f.endsWith('.sql'))) {
+      const r = await ws.cli(['query', '--file', path.join(repoRoot, 'fixtures/analyses', file), '--format', 'json'])
+      expect(r.code, `${file}: ${r.stderr}`).toBe(0)
+      expect(r.json().length, file).toBeGreaterThan(0)
+    }
+    const chart = await ws.cli(['query', '--file', path.join(repoRoot, 'fixtures/analyses/participants_per_birth_decade.sql'), '--chart', 'bar'])
+    expect(chart.stdout).toMatch(/^1990s +█+ 8$/m)
   }, 120_000)
 
   it('partner can run nothing; reg queries curated but cannot read raw through a query; admin can', async () => {

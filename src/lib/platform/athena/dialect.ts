@@ -39,6 +39,9 @@ const DIFFERENT_MEANING: Record<string, string> = {
   json_extract: 'JSON path semantics differ',
   json_extract_scalar: 'JSON path semantics differ',
   histogram: 'DuckDB\'s histogram() returns another shape',
+  floor: 'DuckDB answers a double for an integer, Trino an integer: integer division already rounds down (`x / 10 * 10`); for a double, round()',
+  ceil: 'DuckDB answers a double for an integer, Trino an integer',
+  ceiling: 'DuckDB answers a double for an integer, Trino an integer',
   typeof: 'DuckDB names types in upper case (DATE), Trino in lower case (date)',
 }
 
