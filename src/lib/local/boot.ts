@@ -4,6 +4,7 @@ import {createAthenaService} from '../platform/athena/service.js'
 import {AthenaStore} from '../platform/athena/store.js'
 import {createCloudFormationService} from '../platform/cloudformation/service.js'
 import {platformProviders} from '../platform/cloudformation/providers/index.js'
+import {EventBus} from '../platform/events/rules.js'
 import {GlueCatalog} from '../platform/glue/catalog.js'
 import {createGlueService} from '../platform/glue/service.js'
 import {decide} from '../platform/iam/authz.js'
@@ -26,9 +27,14 @@ export async function bootPlatform(options: BootOptions): Promise<Platform> {
   const athena = new AthenaStore(path.join(options.dataDir, 'athena'))
   const objectsDir = path.join(options.dataDir, 's3', 'buckets')
   const engine = new QueryEngine({iam: platform.iam, catalog, s3: platform.s3, objectsDir, tmpDir: path.join(options.dataDir, 'athena', 'tmp'), region: platform.region})
+  // EventBridge's default bus: rules (AWS::Events::Rule) deliver the services' events to Lambda targets
+  const events = new EventBus(path.join(options.dataDir, 'events'), {
+    accountId: platform.accountId, region: platform.region,
+    deliver: async (arn, event) => { await platform.lambda.invoke(arn, event) },
+  })
   platform.registerJsonService('glue', createGlueService(catalog, platform.iam, platform.region))
-  platform.registerJsonService('athena', createAthenaService({store: athena, engine, iam: platform.iam, region: platform.region, accountId: platform.accountId, objectsDir}))
-  const registry = platformProviders({s3: platform.s3, iam: platform.iam, lambda: platform.lambda, accountId: platform.accountId, region: platform.region, catalog, athena})
+  platform.registerJsonService('athena', createAthenaService({store: athena, engine, events, iam: platform.iam, region: platform.region, accountId: platform.accountId, objectsDir}))
+  const registry = platformProviders({s3: platform.s3, iam: platform.iam, lambda: platform.lambda, accountId: platform.accountId, region: platform.region, catalog, athena, events})
   const cfn = createCloudFormationService({
     dataDir: path.join(options.dataDir, 'cloudformation'),
     accountId: platform.accountId,

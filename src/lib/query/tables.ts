@@ -2,10 +2,11 @@ import {CreateTableCommand, DeleteTableCommand, GetTablesCommand, UpdateTableCom
 import type {AwsClients} from '../aws/clients.js'
 import {mapAwsError} from '../aws/errors.js'
 import type {ResolvedEnvironment} from '../config/config.js'
-import {loadDatasets, type ColumnType, type Dataset, type Datasets} from '../ingest/datasets.js'
+import {loadDatasets, type Dataset, type Datasets} from '../ingest/datasets.js'
 import {listPages} from '../lakehouse/list.js'
 import {resolveZones} from '../lakehouse/zones.js'
 import type {Reporter} from '../reporter.js'
+import {glueType, tableBase} from './table-names.js'
 import {resolveQueryTarget, type QueryTarget} from './target.js'
 
 /**
@@ -27,8 +28,6 @@ export interface TableBuckets {
   curated: string
 }
 
-const GLUE_TYPES: Record<ColumnType, string> = {string: 'string', integer: 'bigint', number: 'double', boolean: 'boolean', date: 'date'}
-export const glueType = (t: ColumnType) => GLUE_TYPES[t] ?? 'string'
 
 const PARTITION = 'ingest_date'
 
@@ -78,8 +77,6 @@ function parquetTable(name: string, dataset: Dataset, location: string): TableIn
   }
 }
 
-/** Glue names are lower case; a dataset name with `-` becomes `_` so it needs no quoting in SQL. */
-export const tableBase = (dataset: string) => dataset.toLowerCase().replaceAll('-', '_')
 
 /** The tables every dataset gets (see above). */
 export function tableInputs(datasets: Datasets, buckets: TableBuckets): TableInput[] {

@@ -250,7 +250,7 @@ interface OpenPart {
 }
 
 /** Result parts: `<id>/part-00000.<format>`, a new one every `rowsPerFile` rows; at least one (header only) file. */
-class ResultWriter {
+export class ResultWriter {
   readonly files: ResultFile[] = []
   private part: OpenPart | undefined
   private blocked = false

@@ -1,6 +1,7 @@
 import {GetObjectCommand, PutObjectCommand, type S3Client} from '@aws-sdk/client-s3'
 import type {Datasets} from '../ingest/datasets.js'
 import {postCallback, type CallbackOptions} from './callback.js'
+import {engineAvailable, queryExecution, readQueryIndex, startOnEngine, writeEngineResult, type EngineDeps} from './engine.js'
 import {extract} from './extract.js'
 import {callbackUrlProblem, MAX_REQUEST_BYTES, parseRequestText, validateRequest} from './schema.js'
 import {ID_PATTERN, REQUEST_FILE, REQUEST_META, statusKey, type RequestStatus} from './status.js'
@@ -22,6 +23,8 @@ export interface ExtractorDeps {
   /** Structured log line (the function prints it). */
   log?: (entry: Record<string, unknown>) => void
   callback?: Pick<CallbackOptions, 'timeoutMs' | 'retries' | 'backoffMs' | 'policy' | 'tls'>
+  /** The query engine (phase 2): requests run there when its workgroup answers, else they are streamed here. */
+  engine?: EngineDeps
 }
 
 export interface RequestRecord {
@@ -66,6 +69,31 @@ const errorText = (e: unknown): string => {
   return err?.message ?? String(e)
 }
 
+/** The one way a request ends: the final status, then the callback (once), then the status with its outcome. */
+function finalizer(deps: ExtractorDeps, writer: StatusWriter, status: RequestStatus, callbackUrl: () => string | undefined, deadline: number) {
+  const log = deps.log ?? (() => {})
+  let finalized: Promise<RequestStatus> | undefined
+  return (final: Partial<RequestStatus> & {state: 'succeeded' | 'failed'}): Promise<RequestStatus> => {
+    finalized ??= (async () => {
+      const {deadline: _running, ...rest} = status
+      const done: RequestStatus = {...rest, ...final, finishedAt: new Date().toISOString()}
+      await writer.put(done)
+      log({id: status.id, state: done.state, rows: done.rows, files: done.files.length, reason: done.reason})
+      const url = callbackUrl()
+      if (url === undefined) return done
+      const outcome = await postCallback(url, done, {...deps.callback, deadline: deadline - 500})
+      log({id: status.id, callback: outcome})
+      const withCallback = {...done, callback: outcome}
+      await writer.put(withCallback)
+      return withCallback
+    })()
+    return finalized
+  }
+}
+
+/** How long a request may run on the query engine before its `running` status counts as stale. */
+export const ENGINE_DEADLINE_MS = 35 * 60_000
+
 /** Handle one request upload; resolves with the final status (undefined when the key is not a request). */
 export async function processRequest(deps: ExtractorDeps, record: RequestRecord): Promise<RequestStatus | undefined> {
   const log = deps.log ?? (() => {})
@@ -87,24 +115,9 @@ export async function processRequest(deps: ExtractorDeps, record: RequestRecord)
   }
   const writer = new StatusWriter(deps.s3, deps.resultsBucket, id)
   const abort = new AbortController()
-  let finalized: Promise<RequestStatus> | undefined
   let callbackUrl: string | undefined
 
-  const finalize = (final: Partial<RequestStatus> & {state: 'succeeded' | 'failed'}): Promise<RequestStatus> => {
-    finalized ??= (async () => {
-      const {deadline: _running, ...rest} = status
-      const done: RequestStatus = {...rest, ...final, finishedAt: new Date().toISOString()}
-      await writer.put(done)
-      log({id, state: done.state, rows: done.rows, files: done.files.length, reason: done.reason})
-      if (callbackUrl === undefined) return done
-      const outcome = await postCallback(callbackUrl, done, {...deps.callback, deadline: deadline - 500})
-      log({id, callback: outcome})
-      const withCallback = {...done, callback: outcome}
-      await writer.put(withCallback)
-      return withCallback
-    })()
-    return finalized
-  }
+  const finalize = finalizer(deps, writer, status, () => callbackUrl, deadline)
 
   // 1. the request document and who uploaded it
   let text: string
@@ -147,6 +160,13 @@ export async function processRequest(deps: ExtractorDeps, record: RequestRecord)
       return await finalize({state: 'failed', reason: `invalid request: ${first.pointer || '(document)'}: ${first.message}${more}`, errors: validation.issues})
     }
     abort.signal.throwIfAborted()
+    if (await engineAvailable(deps.engine)) {
+      const queryExecutionId = await startOnEngine(deps.engine!, deps.s3, deps.resultsBucket, validation.request, validation.dataset, {id, bucket: record.bucket, key: record.key})
+      Object.assign(status, {engine: 'athena', queryExecutionId, deadline: new Date(Date.now() + ENGINE_DEADLINE_MS).toISOString()})
+      await writer.put(status)
+      log({id, engine: 'athena', queryExecutionId})
+      return status
+    }
     const result = await extract(validation.request, validation.dataset, {
       s3: deps.s3,
       curatedBucket: deps.curatedBucket,
@@ -160,6 +180,50 @@ export async function processRequest(deps: ExtractorDeps, record: RequestRecord)
     return await finalize({state: 'failed', reason: abort.signal.aborted ? 'timed out' : `extraction failed: ${errorText(e)}`})
   } finally {
     clearTimeout(timer)
-    if (finalized) await finalized.catch(() => undefined)
+  }
+}
+
+/** Reads a status.json (undefined when there is none). */
+async function readStatus(s3: S3Client, bucket: string, id: string): Promise<RequestStatus | undefined> {
+  try {
+    const object = await s3.send(new GetObjectCommand({Bucket: bucket, Key: statusKey(id)}))
+    return JSON.parse(await object.Body!.transformToString()) as RequestStatus
+  } catch (error) {
+    if ((error as Error).name === 'NoSuchKey') return undefined
+    throw error
+  }
+}
+
+/**
+ * Athena called back (its query state change): the request's query ended. Writes the result parts from the query's
+ * result file and the final status (query id and bytes scanned included), then the callback. A query cape did not
+ * start, or a request already final (a repeated event), is left alone.
+ */
+export async function finishOnEngine(deps: ExtractorDeps, queryExecutionId: string): Promise<RequestStatus | undefined> {
+  const log = deps.log ?? (() => {})
+  const origin = await readQueryIndex(deps.s3, deps.resultsBucket, queryExecutionId)
+  const status = origin ? await readStatus(deps.s3, deps.resultsBucket, origin.id) : undefined
+  if (!origin || !status || status.state !== 'running' || status.queryExecutionId !== queryExecutionId) {
+    log({queryExecutionId, skipped: origin ? 'request not running on this query' : 'not an extraction query'})
+    return undefined
+  }
+  const deadline = Date.now() + deps.remainingMs()
+  let callbackUrl: string | undefined
+  const finalize = finalizer(deps, new StatusWriter(deps.s3, deps.resultsBucket, origin.id), status, () => callbackUrl, deadline)
+  try {
+    const object = await deps.s3.send(new GetObjectCommand({Bucket: origin.bucket, Key: origin.key}))
+    const parsed = parseRequestText(await object.Body!.transformToString('utf8'))
+    const validation = parsed.ok ? validateRequest(parsed.doc, deps.datasets) : {valid: false as const, issues: parsed.issues}
+    if (!validation.valid) return await finalize({state: 'failed', reason: `invalid request: ${validation.issues[0]?.message ?? 'changed since it was started'}`})
+    if (validation.request.callbackUrl && callbackUrlProblem(validation.request.callbackUrl) === undefined) callbackUrl = validation.request.callbackUrl
+    const q = await queryExecution(deps.engine!, queryExecutionId)
+    const scanned = {dataScannedBytes: q.Statistics?.DataScannedInBytes ?? 0}
+    if (q.Status?.State !== 'SUCCEEDED') {
+      return await finalize({state: 'failed', ...scanned, reason: `query ${String(q.Status?.State).toLowerCase()}: ${q.Status?.StateChangeReason ?? 'no reason given'}`})
+    }
+    const result = await writeEngineResult(q, validation.request, validation.dataset, {s3: deps.s3, curatedBucket: deps.curatedBucket, resultsBucket: deps.resultsBucket, id: origin.id, rowsPerFile: deps.rowsPerFile})
+    return await finalize({state: 'succeeded', ...scanned, format: validation.request.format ?? 'csv', rows: result.rows, files: result.files})
+  } catch (e) {
+    return finalize({state: 'failed', reason: `extraction failed: ${errorText(e)}`})
   }
 }

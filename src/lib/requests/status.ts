@@ -49,6 +49,11 @@ export interface RequestStatus {
   /** While running: when the function will be stopped; a `running` status older than this is stale. */
   deadline?: string
   callback?: CallbackOutcome
+  /** Where it ran: `athena` (the query engine, phase 2); absent = streamed by the extractor function. */
+  engine?: 'athena'
+  queryExecutionId?: string
+  /** What the query scanned (query engine only). */
+  dataScannedBytes?: number
 }
 
 export const REQUEST_FILE = 'request.json'

@@ -1,5 +1,6 @@
 import {join} from 'node:path'
 import pLimit from 'p-limit'
+import type {EventBus} from '../events/rules.js'
 import {decide} from '../iam/authz.js'
 import type {IamStore} from '../iam/store.js'
 import {createJsonHandler, JsonError, type JsonHandler, type JsonRequest} from '../json.js'
@@ -22,6 +23,8 @@ export interface AthenaServiceDeps {
   region: string
   accountId: string
   objectsDir: string
+  /** where "Athena Query State Change" events go (EventBridge rules) */
+  events?: EventBus
   /** queries run at once; more wait QUEUED */
   concurrency?: number
 }
@@ -33,6 +36,7 @@ const ERROR_TYPE: Record<string, number> = {SYNTAX_ERROR: 1006, COLUMN_NOT_FOUND
 export function createAthenaService(deps: AthenaServiceDeps): JsonHandler {
   const {store, engine} = deps
   const limit = pLimit(deps.concurrency ?? 4)
+  const tokens = new Map<string, string>()
   const workgroupArn = (name: string) => `arn:aws:athena:${deps.region}:${deps.accountId}:workgroup/${name}`
   const allow = (req: JsonRequest, workgroup: string) => {
     const resource = workgroupArn(workgroup)
@@ -52,6 +56,10 @@ export function createAthenaService(deps: AthenaServiceDeps): JsonHandler {
     allow(req, workgroupName)
     const workgroup = store.getWorkGroup(workgroupName)
     if (workgroup.State !== 'ENABLED') throw new JsonError('InvalidRequestException', `WorkGroup ${workgroupName} is disabled.`)
+    // ClientRequestToken: the same token again (a retried call) is the same execution, as on AWS
+    const token = typeof req.input.ClientRequestToken === 'string' ? req.input.ClientRequestToken : undefined
+    const earlier = token ? tokens.get(token) : undefined
+    if (earlier) return {QueryExecutionId: earlier}
     const sql = typeof req.input.QueryString === 'string' ? req.input.QueryString : ''
     if (sql.trim() === '') throw new JsonError('InvalidRequestException', 'QueryString must not be empty', 400, {AthenaErrorCode: 'INVALID_INPUT'})
     const outputLocation = outputLocationFor(workgroup.Configuration, req.input.ResultConfiguration as {OutputLocation?: string} | undefined)
@@ -64,6 +72,7 @@ export function createAthenaService(deps: AthenaServiceDeps): JsonHandler {
     })
     execution.ResultConfiguration.OutputLocation = resultLocationUrl(outputLocation, execution.QueryExecutionId)
     store.saveExecution(execution)
+    if (token) tokens.set(token, execution.QueryExecutionId)
     void limit(() => runExecution(execution, req, outputLocation, workgroup.Configuration.BytesScannedCutoffPerQuery))
     return {QueryExecutionId: execution.QueryExecutionId}
   }
@@ -71,7 +80,7 @@ export function createAthenaService(deps: AthenaServiceDeps): JsonHandler {
   const runExecution = async (execution: QueryExecution, req: JsonRequest, outputLocation: string, bytesCutoff?: number) => {
     if (execution.Status.State !== 'QUEUED') return // stopped while queued
     const began = Date.now()
-    execution.Status.State = 'RUNNING'
+    changeState(execution, 'RUNNING')
     execution.Statistics.QueryQueueTimeInMillis = Math.round(began - execution.Status.SubmissionDateTime * 1000)
     store.saveExecution(execution)
     try {
@@ -92,9 +101,20 @@ export function createAthenaService(deps: AthenaServiceDeps): JsonHandler {
     }
   }
 
+  /** Records a state and publishes Athena's "Athena Query State Change" event, as EventBridge receives it. */
+  const changeState = (execution: QueryExecution, state: QueryExecution['Status']['State']) => {
+    const previous = execution.Status.State
+    execution.Status.State = state
+    deps.events?.publish({
+      source: 'aws.athena', detailType: 'Athena Query State Change',
+      detail: {currentState: state, previousState: previous, queryExecutionId: execution.QueryExecutionId, sequenceNumber: String(++sequence), statementType: execution.StatementType, versionId: '0', workgroupName: execution.WorkGroup},
+    })
+  }
+  let sequence = 0
+
   const finish = (execution: QueryExecution, began: number, state: QueryExecution['Status']['State']) => {
     const now = Date.now()
-    execution.Status.State = state
+    changeState(execution, state)
     execution.Status.CompletionDateTime = now / 1000
     execution.Statistics.EngineExecutionTimeInMillis = now - began
     execution.Statistics.TotalExecutionTimeInMillis = Math.round(now - execution.Status.SubmissionDateTime * 1000)

@@ -3,12 +3,14 @@
  * platform's S3Service / IamStore / LambdaRuntime, passed in through ProviderDeps.
  */
 import type {AthenaStore} from '../../athena/store.js'
+import type {EventBus} from '../../events/rules.js'
 import type {GlueCatalog} from '../../glue/catalog.js'
 import type {IamStore} from '../../iam/store.js'
 import type {LambdaRuntime} from '../../lambda/types.js'
 import type {S3Service} from '../../s3/types.js'
 import {analyticsProviders} from './analytics.js'
 import {ec2Providers} from './ec2.js'
+import {eventsProviders} from './events.js'
 import {iamProviders} from './iam.js'
 import {lambdaProviders} from './lambda.js'
 import {s3Providers} from './s3.js'
@@ -25,6 +27,8 @@ export interface ProviderDeps {
   /** Glue catalog and Athena store (phase 2 types); without them those types are unsupported */
   catalog?: GlueCatalog
   athena?: AthenaStore
+  /** the platform's event bus (AWS::Events::Rule) */
+  events?: EventBus
 }
 
 /** Build a registry from provider maps (later maps win). */
@@ -42,6 +46,7 @@ export function platformProviders(deps: ProviderDeps): ProviderRegistry {
     iamProviders(deps.iam),
     lambdaProviders({lambda: deps.lambda, s3: deps.s3, iam: deps.iam}),
     deps.catalog && deps.athena ? analyticsProviders(deps.catalog, deps.athena) : {},
+    deps.events ? eventsProviders(deps.events) : {},
   )
 }
 
@@ -53,7 +58,7 @@ export const SUPPORTED_RESOURCE_TYPES = [
   'AWS::IAM::User', 'AWS::IAM::Group', 'AWS::IAM::Role', 'AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy', 'AWS::IAM::AccessKey',
   'AWS::IAM::UserToGroupAddition',
   'AWS::Lambda::Function', 'AWS::Lambda::Permission',
-  'AWS::Glue::Database', 'AWS::Glue::Table', 'AWS::Athena::WorkGroup',
+  'AWS::Glue::Database', 'AWS::Glue::Table', 'AWS::Athena::WorkGroup', 'AWS::Events::Rule',
 ] as const
 
 /** Alias of platformProviders (the name src/lib/local/boot.ts looks for). */
