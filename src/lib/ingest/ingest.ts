@@ -198,7 +198,7 @@ const toError = (e: unknown): CapeError => (isCapeError(e) ? e : mapAwsError(e))
  * alone); for `remote`, wait for the function's report → marker for idempotency.
  */
 export async function ingest(ctx: IngestContext, options: IngestOptions): Promise<IngestResult> {
-  const datasets: Datasets = loadDatasets(ctx.env.datasets)
+  const datasets: Datasets = loadDatasets(ctx.env.datasets, {files: ctx.env.datasetFiles})
   if (options.dataset !== undefined) getDataset(datasets, options.dataset)
   const now = options.now ?? (() => new Date())
   const runStart = now()
