@@ -8,7 +8,7 @@ import {CapeError, usageError} from '../cli/errors.js'
 import {ExitCode} from '../cli/exit-codes.js'
 import {parseConfigText, type ResolvedEnvironment} from '../config/config.js'
 import {lineOf} from '../config/yaml-lines.js'
-import {datasetDefinitionKey} from '../ingest/curate.js'
+import {PUBLISHED_BY, datasetDefinitionKey} from '../ingest/curate.js'
 import {loadDatasets, type Datasets} from '../ingest/datasets.js'
 import {definitionProblemsError, parseDatasetFile, schemaProblems, type DefinitionProblem} from './files.js'
 
@@ -16,7 +16,7 @@ import {definitionProblemsError, parseDatasetFile, schemaProblems, type Definiti
 
 const run = promisify(execFile)
 export const DATASETS_PREFIX = '_datasets/'
-export const PUBLISHED_BY = 'cape-published-by'
+export {PUBLISHED_BY}
 
 /**
  * The project's datasets (built-ins, cape.yaml `datasets:`, datasets/*.yaml), every definition held to the published
