@@ -6,7 +6,7 @@ import {closest} from 'fastest-levenshtein'
 import {parseDocument} from 'yaml'
 import {CapeError} from '../cli/errors.js'
 import {ExitCode} from '../cli/exit-codes.js'
-import {lineOf} from '../config/yaml-lines.js'
+import {keyLineOf} from '../config/yaml-lines.js'
 import datasetSchema from './dataset.schema.json' with {type: 'json'}
 
 /**
@@ -73,7 +73,7 @@ function describe(e: ErrorObject): {at: Array<string | number>; message: string;
   const last = at.at(-1)
   switch (e.keyword) {
     case 'required':
-      return {at: [...at, params.missingProperty], message: `${params.missingProperty} is required`, fix: FIX_REQUIRED[params.missingProperty]}
+      return {at: [...at, params.missingProperty], message: 'is required', fix: FIX_REQUIRED[params.missingProperty]}
     case 'dependentRequired':
       return {at: [...at, params.property], message: `${params.property} needs ${params.missingProperty}`, fix: FIX_REQUIRED[params.missingProperty]}
     case 'additionalProperties': {
@@ -91,6 +91,8 @@ function describe(e: ErrorObject): {at: Array<string | number>; message: string;
       if (last === 'version') return {at, message: 'is not a semantic version', fix: 'use MAJOR.MINOR.PATCH, e.g. 1.0.0'}
       if (last === 'name') return {at, message: 'is not a valid name', fix: 'use lower case letters, digits, "-" or "_", starting with a letter'}
       return {at, message: `must match ${params.pattern}`, fix: typeof last === 'number' ? 'no leading or trailing whitespace' : undefined}
+    case 'type':
+      return {at, message: `must be ${params.type === 'object' ? 'a mapping' : params.type === 'array' ? 'a list' : `a ${params.type}`}`, fix: last === 'version' ? 'write MAJOR.MINOR.PATCH, e.g. 1.0.0 (YAML reads 1.0 as a number)' : undefined}
     case 'uniqueItems':
       return {at, message: `lists the same entry twice (items ${params.j} and ${params.i})`}
     default:
@@ -111,7 +113,7 @@ export function schemaProblems(definition: unknown, file: string, locate: (at: A
     const d = describe(e)
     out.push({file, line: locate(d.at), path: dotted(d.at), message: d.message, ...(d.fix ? {fix: d.fix} : {})})
   }
-  return out
+  return out.sort((a, b) => (a.line ?? 0) - (b.line ?? 0))
 }
 
 /** One datasets/<name>.yaml: YAML syntax, the schema, and its name (the file's). */
@@ -126,10 +128,10 @@ export function parseDatasetFile(text: string, file: string): {doc?: DefinitionD
   if (definition === null || typeof definition !== 'object' || Array.isArray(definition)) {
     return {problems: [{file, line: 1, path: '', message: 'must be a mapping (name, version, owners, columns, …)', fix: 'see schemas/dataset.schema.json'}]}
   }
-  const problems = schemaProblems(definition, file, (at) => lineOf(yaml, at, text))
+  const problems = schemaProblems(definition, file, (at) => keyLineOf(yaml, at, text))
   const declared = (definition as {name?: unknown}).name
   if (typeof declared === 'string' && declared !== name) {
-    problems.push({file, line: lineOf(yaml, ['name'], text), path: 'name', message: `${show(declared)} differs from the file name`, fix: `rename the file to datasets/${declared}.yaml, or set name: ${name}`})
+    problems.push({file, line: keyLineOf(yaml, ['name'], text), path: 'name', message: `${show(declared)} differs from the file name`, fix: `rename the file to datasets/${declared}.yaml, or set name: ${name}`})
   }
   if (problems.length > 0) return {problems}
   const {$schema: _, ...rest} = definition as Record<string, unknown>

@@ -7,7 +7,7 @@ import {parseDocument} from 'yaml'
 import {CapeError, usageError} from '../cli/errors.js'
 import {ExitCode} from '../cli/exit-codes.js'
 import {parseConfigText, type ResolvedEnvironment} from '../config/config.js'
-import {lineOf} from '../config/yaml-lines.js'
+import {keyLineOf} from '../config/yaml-lines.js'
 import {PUBLISHED_BY, datasetDefinitionKey} from '../ingest/curate.js'
 import {loadDatasets, type Datasets} from '../ingest/datasets.js'
 import {definitionProblemsError, parseDatasetFile, schemaProblems, type DefinitionProblem} from './files.js'
@@ -33,7 +33,7 @@ export function projectDatasets(env: ResolvedEnvironment): Datasets {
     for (const name of inline) {
       const raw = env.datasets[name]
       const extendsBuiltIn = datasets.get(name)?.source === 'built-in+cape.yaml'
-      const at = (p: Array<string | number>) => lineOf(doc, ['datasets', name, ...p], text)
+      const at = (p: Array<string | number>) => keyLineOf(doc, ['datasets', name, ...p], text)
       problems.push(...schemaProblems(raw, file, at, extendsBuiltIn).map((p) => ({...p, path: `datasets.${name}${p.path ? `.${p.path}` : ''}`})))
     }
     if (problems.length > 0) throw definitionProblemsError(problems)
