@@ -75,7 +75,7 @@ function describe(e: ErrorObject): {at: Array<string | number>; message: string;
     case 'required':
       return {at: [...at, params.missingProperty], message: 'is required', fix: FIX_REQUIRED[params.missingProperty]}
     case 'dependentRequired':
-      return {at: [...at, params.property], message: `${params.property} needs ${params.missingProperty}`, fix: FIX_REQUIRED[params.missingProperty]}
+      return {at: [...at, params.property], message: `needs ${params.missingProperty}`, fix: FIX_REQUIRED[params.missingProperty]}
     case 'additionalProperties': {
       const allowed = keysAllowedAt(e.instancePath)
       const near = allowed.length > 0 ? closest(params.additionalProperty, allowed) : undefined
@@ -133,7 +133,7 @@ export function parseDatasetFile(text: string, file: string): {doc?: DefinitionD
   if (typeof declared === 'string' && declared !== name) {
     problems.push({file, line: keyLineOf(yaml, ['name'], text), path: 'name', message: `${show(declared)} differs from the file name`, fix: `rename the file to datasets/${declared}.yaml, or set name: ${name}`})
   }
-  if (problems.length > 0) return {problems}
+  if (problems.length > 0) return {problems: problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0))}
   const {$schema: _, ...rest} = definition as Record<string, unknown>
   return {doc: {name, file, line: 1, definition: {...rest, name}}, problems: []}
 }
