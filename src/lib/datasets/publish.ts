@@ -80,9 +80,6 @@ export async function publishDatasets(
 ): Promise<PublishResult> {
   const datasets = projectDatasets(ctx.env)
   const names = options.names?.length ? options.names : Object.keys(ctx.env.datasets).sort()
-  if (names.length === 0) {
-    throw new CapeError('DATASETS_NONE', 'the project defines no datasets to publish', {exit: ExitCode.usage, hints: ['Add datasets/<name>.yaml beside cape.yaml, or `datasets:` in cape.yaml.']})
-  }
   const targets = names.map((n) => getDataset(datasets, n))
   for (const d of targets) {
     if (!Object.hasOwn(ctx.env.datasets, d.name)) throw new CapeError('DATASET_BUILT_IN', `${d.name} is built in: it ships with cape and is not published`, {exit: ExitCode.usage})
