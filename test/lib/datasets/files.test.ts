@@ -67,3 +67,16 @@ describe('dataset files', () => {
       .toThrow('invalid dataset definition datasets/visits.yaml: key: "id" is not a column of the dataset')
   })
 })
+
+describe('built-ins in the function bundles', () => {
+  it('esbuild embeds datasets/*.yaml, parsed, in place of the file reads (one source of truth)', async () => {
+    const {build} = await import('esbuild')
+    // @ts-expect-error: a plain .mjs build script, no types
+    const {builtInDatasetsPlugin} = await import('../../../scripts/bundle-functions.mjs')
+    const out = await build({entryPoints: [path.join(repoRoot, 'src/lib/datasets/built-in.ts')], bundle: true, platform: 'node', format: 'esm', write: false, plugins: [builtInDatasetsPlugin()], logLevel: 'silent'})
+    const code = out.outputFiles[0].text
+    expect(code).not.toContain('readFileSync')
+    const bundled = await import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`)
+    expect(bundled.builtInDefinitions()).toEqual(builtInDefinitions())
+  })
+})
