@@ -80,3 +80,21 @@ describe('built-ins in the function bundles', () => {
     expect(bundled.builtInDefinitions()).toEqual(builtInDefinitions())
   })
 })
+
+describe('a project: cape.yaml datasets: and datasets/*.yaml beside it', () => {
+  it('merges both into the environment; one name in both is an error naming the file', async () => {
+    const {mkdirSync, writeFileSync} = await import('node:fs')
+    const {tempDir} = await import('../../helpers/cli.js')
+    const {resolveEnvironment} = await import('../../../src/lib/config/config.js')
+    const dir = tempDir('cape-datasets-')
+    mkdirSync(path.join(dir, 'datasets'))
+    writeFileSync(path.join(dir, 'cape.yaml'), 'datasets:\n  labs:\n    columns: [{name: lab_id, type: string}]\n')
+    writeFileSync(path.join(dir, 'datasets/visits.yaml'), '$schema: ../schemas/dataset.schema.json\nversion: 1.0.0\nowners: [admin]\ncolumns: [{name: visit_id, type: string}]\n')
+    const env = resolveEnvironment({}, {cwd: dir, env: {}})
+    expect(Object.keys(env.datasets).sort()).toEqual(['labs', 'visits'])
+    expect(env.datasetFiles).toEqual({visits: 'datasets/visits.yaml'})
+    expect(getDataset(loadDatasets(env.datasets, {files: env.datasetFiles}), 'visits')).toMatchObject({file: 'datasets/visits.yaml', version: '1.0.0', source: 'cape.yaml'})
+    writeFileSync(path.join(dir, 'datasets/labs.yaml'), 'version: 1.0.0\nowners: [admin]\ncolumns: [{name: lab_id, type: string}]\n')
+    expect(() => resolveEnvironment({}, {cwd: dir, env: {}})).toThrow('datasets/labs.yaml:1: dataset "labs" is also defined in cape.yaml (datasets.labs) (fix: keep one of the two definitions)')
+  })
+})
