@@ -25,7 +25,7 @@ export default class Validate extends CapeCommand<typeof Validate> {
   async run(): Promise<ValidateResult> {
     const {argv} = await this.parse(Validate)
     const result = await validateFiles(argv as string[], {
-      datasets: loadDatasets(this.ctx.env.datasets),
+      datasets: loadDatasets(this.ctx.env.datasets, {files: this.ctx.env.datasetFiles}),
       dataset: this.flags.dataset,
       maxErrors: this.flags['max-errors'],
       cwd: process.cwd(),

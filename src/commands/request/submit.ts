@@ -33,7 +33,7 @@ export default class RequestSubmit extends CapeCommand<typeof RequestSubmit> {
     const wait = waitSettings(this.flags)
     const ndjson = this.flags.ndjson
     const emit = (line: string) => process.stdout.write(`${line}\n`)
-    const checked = await checkRequestFile(this.args.file, loadDatasets(this.ctx.env.datasets))
+    const checked = await checkRequestFile(this.args.file, loadDatasets(this.ctx.env.datasets, {files: this.ctx.env.datasetFiles}))
     const clients = await this.ctx.clients()
     const {buckets} = await resolveZones({env: this.ctx.env, clients})
     const s = await submitRequest({clients, reporter: ndjson ? undefined : this.renderer, signal: this.ctx.signal}, buckets.requests, checked)

@@ -3,6 +3,8 @@ import path from 'node:path'
 import {parseDocument} from 'yaml'
 import {configError} from '../cli/errors.js'
 import {capeFileSchema, type CapeFile} from './schema.js'
+import {lineOf} from './yaml-lines.js'
+import {definitionProblemsError, readDatasetDir} from '../datasets/files.js'
 
 /** Where a resolved value came from. Precedence: flag > env > cape.yaml > default. */
 export type Source = 'flag' | 'env' | 'cape.yaml' | 'default'
@@ -32,8 +34,10 @@ export interface ResolvedEnvironment {
   stackPrefix: Sourced<string>
   parameters: Record<string, Record<string, string>>
   configFile?: string
-  /** Extra dataset formats from cape.yaml. */
+  /** Extra dataset formats: cape.yaml `datasets:` and the datasets/*.yaml files beside it. */
   datasets: Record<string, unknown>
+  /** The datasets defined by a datasets/<name>.yaml file: name → file (relative to cwd). */
+  datasetFiles: Record<string, string>
   cwd: string
 }
 
@@ -91,14 +95,6 @@ export function parseConfigText(text: string, file: string): CapeFile {
     ])
   }
   return parsed.data
-}
-
-function lineOf(doc: ReturnType<typeof parseDocument>, keyPath: Array<string | number>, text: string): number | undefined {
-  for (let n = keyPath.length; n > 0; n--) {
-    const node = doc.getIn(keyPath.slice(0, n), true) as {range?: [number, number, number]} | undefined
-    if (node && typeof node === 'object' && node.range) return text.slice(0, node.range[0]).split('\n').length
-  }
-  return undefined
 }
 
 function pick<T>(candidates: Array<Sourced<T> | undefined>): Sourced<T> | undefined {
@@ -192,9 +188,28 @@ export function resolveEnvironment(
     stackPrefix,
     parameters: declared?.parameters ?? {},
     configFile: file.path,
-    datasets: file.data.datasets ?? {},
+    ...projectDatasets(file, cwd),
     cwd,
   }
+}
+
+/** cape.yaml `datasets:` merged with the datasets/*.yaml files beside cape.yaml (a name defined in both: an error). */
+function projectDatasets(file: LoadedConfigFile, cwd: string): {datasets: Record<string, unknown>; datasetFiles: Record<string, string>} {
+  const datasets: Record<string, unknown> = {...file.data.datasets}
+  const datasetFiles: Record<string, string> = {}
+  if (!file.path) return {datasets, datasetFiles}
+  const dir = path.join(path.dirname(file.path), 'datasets')
+  const {docs, problems} = readDatasetDir(dir, path.relative(cwd, dir) || 'datasets')
+  for (const doc of docs) {
+    if (Object.hasOwn(datasets, doc.name)) {
+      problems.push({file: doc.file, line: 1, path: '', message: `dataset ${JSON.stringify(doc.name)} is also defined in ${path.relative(cwd, file.path)} (datasets.${doc.name})`, fix: 'keep one of the two definitions'})
+      continue
+    }
+    datasets[doc.name] = doc.definition
+    datasetFiles[doc.name] = doc.file
+  }
+  if (problems.length > 0) throw definitionProblemsError(problems)
+  return {datasets, datasetFiles}
 }
 
 /** `cape-<env>-<phase>` (prefix configurable per environment). */

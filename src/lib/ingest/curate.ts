@@ -46,6 +46,9 @@ export const reportKeyFor = (rawKey: string) => `${REPORTS_PREFIX}${rawKey}.json
 /** Where `cape ingest` hands a cape.yaml dataset definition to the transform function (raw bucket). */
 export const datasetDefinitionKey = (dataset: string) => `_datasets/${dataset}.json`
 
+/** Metadata of a definition `cape datasets publish` wrote (its publisher's ARN): `cape ingest` never overwrites it. */
+export const PUBLISHED_BY = 'cape-published-by'
+
 /**
  * The curated object's metadata, from the raw object's key and metadata. One function for the CLI (`--transform
  * local`) and the transform function, so both write the same object.

@@ -1,12 +1,12 @@
 import {z} from 'zod'
 import {CapeError, configError} from '../cli/errors.js'
 import {ExitCode} from '../cli/exit-codes.js'
-import participants from './datasets/participants.json' with {type: 'json'}
+import {builtInDefinitions} from '../datasets/built-in.js'
 import {bindTransforms, transformNames, transforms} from './transforms.js'
 
 /**
- * Dataset formats are data: built-ins ship as JSON next to this file, users add or extend datasets in cape.yaml
- * (`datasets:`), no code needed. A dataset has canonical columns and variants recognised by their header, each
+ * Dataset formats are data: built-ins ship as datasets/<name>.yaml at the package root, users add or extend datasets
+ * in cape.yaml (`datasets:`) or datasets/<name>.yaml beside it, no code needed. A dataset has canonical columns and variants recognised by their header, each
  * naming the registered transforms (see transforms.ts) that turn it into the canonical form.
  */
 
@@ -39,6 +39,15 @@ export interface Variant {
 export interface Dataset {
   name: string
   description?: string
+  /** Semantic version (MAJOR.MINOR.PATCH); required of definition files, optional inline in cape.yaml. */
+  version?: string
+  /** IAM user or group names (or cape role names) allowed to change the dataset. */
+  owners?: string[]
+  /** milestoned: curated keeps every version of each record identified by `key` (recorded, not yet applied). */
+  history?: 'milestoned'
+  key?: string[]
+  /** The file the definition came from (datasets/<name>.yaml, cape.yaml), when known. */
+  file?: string
   columns: Column[]
   /** The implicit `canonical` variant (the column names, no transforms) first, then the declared ones. */
   variants: Variant[]
@@ -81,8 +90,13 @@ const VariantSchema = z.strictObject({
 })
 
 const DatasetSchema = z.strictObject({
+  $schema: z.string().optional(),
   name: slug.optional(),
   description: z.string().optional(),
+  version: z.string().regex(/^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$/, 'must be MAJOR.MINOR.PATCH, e.g. 1.0.0').optional(),
+  owners: z.array(z.string().min(1)).min(1).optional(),
+  history: z.literal('milestoned').optional(),
+  key: z.array(z.string().min(1)).min(1).optional(),
   /** Optional only when extending a built-in dataset with more variants. */
   columns: z.array(ColumnSchema).min(1).optional(),
   variants: z.array(VariantSchema).default([]),
@@ -134,6 +148,8 @@ function checkDataset(dataset: Dataset, where: string): void {
     problems.push(d === CANONICAL ? `variant name "${CANONICAL}" is reserved for the columns themselves` : `variant ${JSON.stringify(d)} is defined twice`)
   }
   const canonical = new Set(dataset.columns.map((c) => c.name))
+  if (dataset.history === 'milestoned' && dataset.key === undefined) problems.push('key: is required with history: milestoned (the columns identifying a record)')
+  for (const k of dataset.key ?? []) if (!canonical.has(k)) problems.push(`key: ${JSON.stringify(k)} is not a column of the dataset`)
   for (const variant of dataset.variants.slice(1)) {
     const label = `variant ${JSON.stringify(variant.name)}`
     for (const d of dupes(variant.header)) problems.push(`${label}: header column ${JSON.stringify(d)} is listed twice`)
@@ -148,22 +164,22 @@ function checkDataset(dataset: Dataset, where: string): void {
   if (problems.length > 0) throw definitionError(where, problems)
 }
 
-function build(def: ParsedDataset, name: string, columns: Column[], extraVariants: Variant[], source: Dataset['source']): Dataset {
+function build(def: ParsedDataset, name: string, columns: Column[], extraVariants: Variant[], source: Dataset['source'], file?: string): Dataset {
   const canonical: Variant = {name: CANONICAL, header: columns.map((c) => c.name), transforms: []}
-  return {name, ...(def.description === undefined ? {} : {description: def.description}), columns, variants: [canonical, ...extraVariants], source}
+  const optional = {description: def.description, version: def.version, owners: def.owners, history: def.history, key: def.key, file}
+  const present = Object.fromEntries(Object.entries(optional).filter(([, v]) => v !== undefined)) as Partial<Dataset>
+  return {name, ...present, columns, variants: [canonical, ...extraVariants], source}
 }
 
 const toVariants = (def: ParsedDataset): Variant[] => def.variants.map((v) => ({...v}))
 
-const builtInDefinitions: unknown[] = [participants]
-
 function loadBuiltIns(): Map<string, Dataset> {
   const out = new Map<string, Dataset>()
-  for (const raw of builtInDefinitions) {
+  for (const {file, definition: raw} of builtInDefinitions()) {
     const name = (raw as {name?: string}).name ?? '?'
-    const where = `built-in ${JSON.stringify(name)}`
+    const where = `built-in ${JSON.stringify(name)} (${file})`
     const def = parseDefinition(raw, where)
-    const dataset = build(def, name, def.columns as Column[], toVariants(def), 'built-in')
+    const dataset = build(def, name, def.columns as Column[], toVariants(def), 'built-in', file)
     checkDataset(dataset, where)
     out.set(name, dataset)
   }
@@ -176,7 +192,7 @@ function loadBuiltIns(): Map<string, Dataset> {
  * replaces it; without `columns` it adds its variants to the built-in. Throws CapeError DATASET_DEFINITION_INVALID
  * (exit config) naming the dataset and the field.
  */
-export function loadDatasets(extra?: unknown): Datasets {
+export function loadDatasets(extra?: unknown, options: {files?: Readonly<Record<string, string>>} = {}): Datasets {
   const datasets = loadBuiltIns()
   if (extra === undefined || extra === null) return datasets
   let entries: Array<{where: string; name: string | undefined; raw: unknown}>
@@ -186,7 +202,7 @@ export function loadDatasets(extra?: unknown): Datasets {
       return {where: `datasets[${i}]${name === undefined ? '' : ` (${JSON.stringify(name)})`}`, name, raw}
     })
   } else if (typeof extra === 'object') {
-    entries = Object.entries(extra as Record<string, unknown>).map(([key, raw]) => ({where: `datasets.${key}`, name: key, raw}))
+    entries = Object.entries(extra as Record<string, unknown>).map(([key, raw]) => ({where: options.files?.[key] ?? `datasets.${key}`, name: key, raw}))
   } else {
     throw configError('DATASET_DEFINITION_INVALID', `invalid dataset definitions: expected a list or a map of datasets, got ${typeof extra}`)
   }
@@ -205,7 +221,7 @@ export function loadDatasets(extra?: unknown): Datasets {
     const builtIn = datasets.get(name)
     let dataset: Dataset
     if (def.columns !== undefined) {
-      dataset = build(def, name, def.columns as Column[], toVariants(def), 'cape.yaml')
+      dataset = build(def, name, def.columns as Column[], toVariants(def), 'cape.yaml', options.files?.[name])
     } else if (builtIn !== undefined) {
       dataset = {...builtIn, variants: [...builtIn.variants, ...toVariants(def)], source: 'built-in+cape.yaml'}
       if (def.description !== undefined) dataset.description = def.description

@@ -8,7 +8,7 @@ import {ExitCode} from '../cli/exit-codes.js'
 import type {ResolvedEnvironment} from '../config/config.js'
 import {resolveZones} from '../lakehouse/zones.js'
 import type {Reporter} from '../reporter.js'
-import {META, curateStream, curatedKeyFor, curatedMetadata, datasetDefinitionKey, reportKeyFor} from './curate.js'
+import {META, curateStream, curatedKeyFor, curatedMetadata, datasetDefinitionKey, PUBLISHED_BY, reportKeyFor} from './curate.js'
 import {getDataset, loadDatasets, type Datasets} from './datasets.js'
 import {validateStream} from './pipeline.js'
 import {createWorkerPipeline, workerPipelineAvailable} from './pipeline-worker.js'
@@ -198,7 +198,7 @@ const toError = (e: unknown): CapeError => (isCapeError(e) ? e : mapAwsError(e))
  * alone); for `remote`, wait for the function's report → marker for idempotency.
  */
 export async function ingest(ctx: IngestContext, options: IngestOptions): Promise<IngestResult> {
-  const datasets: Datasets = loadDatasets(ctx.env.datasets)
+  const datasets: Datasets = loadDatasets(ctx.env.datasets, {files: ctx.env.datasetFiles})
   if (options.dataset !== undefined) getDataset(datasets, options.dataset)
   const now = options.now ?? (() => new Date())
   const runStart = now()
@@ -427,7 +427,9 @@ async function ingestOne(ctx: IngestContext, source: Source, run: RunState): Pro
       if (!outcome.curated) result.reportText = renderReport(report, {file: source.source})
     } else {
       const definition = run.datasets.get(dataset)?.source !== 'built-in' ? userDefinition(ctx.env, dataset) : undefined
-      if (definition !== undefined) {
+      // a definition published by its owners (cape datasets publish) is the one the function uses: never overwritten here
+      const published = definition === undefined ? undefined : (await headOrUndefined(s3, buckets.raw, datasetDefinitionKey(dataset), ctx.signal))?.Metadata?.[PUBLISHED_BY]
+      if (definition !== undefined && published === undefined) {
         await s3.send(new PutObjectCommand({Bucket: buckets.raw, Key: datasetDefinitionKey(dataset), Body: JSON.stringify(definition), ContentType: 'application/json'}), {abortSignal: ctx.signal})
       }
       // progress: bytes uploaded, and their line feeds as an estimate of the rows
