@@ -6,7 +6,9 @@ import {resolveZones} from '../../lib/lakehouse/zones.js'
 import {followRequest} from '../../lib/requests/follow.js'
 import type {FetchResult} from '../../lib/requests/fetch.js'
 import type {RequestStatus} from '../../lib/requests/status.js'
+import {compileRequest, explainRequest, type CompiledRequest} from '../../lib/requests/sql.js'
 import {checkRequestFile, submitRequest} from '../../lib/requests/submit.js'
+import {resolveQueryTarget} from '../../lib/query/target.js'
 
 export interface SubmitResult {
   id: string
@@ -25,16 +27,28 @@ export default class RequestSubmit extends CapeCommand<typeof RequestSubmit> {
     '<%= config.bin %> request submit request.json',
     '<%= config.bin %> request submit request.json --no-wait',
     '<%= config.bin %> request submit request.json --timeout 2m --out ./extract --ndjson',
+    '<%= config.bin %> request submit request.json --explain',
   ]
   static args = {file: Args.string({required: true, description: 'The request (JSON; see schemas/request.schema.json)'})}
-  static flags = {'no-wait': Flags.boolean({summary: 'Submit and print the id; do not wait (then: cape request wait <id>).'}), ...waitFlags}
+  static flags = {
+    'no-wait': Flags.boolean({summary: 'Submit and print the id; do not wait (then: cape request wait <id>).'}),
+    explain: Flags.boolean({summary: 'Print the SQL the request runs as on the query engine (phase 2), with its parameters, and exit (nothing is submitted).'}),
+    ...waitFlags,
+  }
 
-  async run(): Promise<SubmitResult> {
+  async run(): Promise<SubmitResult | (CompiledRequest & {database: string})> {
     const wait = waitSettings(this.flags)
     const ndjson = this.flags.ndjson
     const emit = (line: string) => process.stdout.write(`${line}\n`)
-    const checked = await checkRequestFile(this.args.file, loadDatasets(this.ctx.env.datasets, {files: this.ctx.env.datasetFiles}))
+    const datasets = loadDatasets(this.ctx.env.datasets, {files: this.ctx.env.datasetFiles})
+    const checked = await checkRequestFile(this.args.file, datasets)
     const clients = await this.ctx.clients()
+    if (this.flags.explain) {
+      const {database} = await resolveQueryTarget({env: this.ctx.env, clients})
+      const compiled = compileRequest(checked.request, datasets.get(checked.request.dataset)!, database)
+      this.out(explainRequest(compiled))
+      return {database, ...compiled}
+    }
     const {buckets} = await resolveZones({env: this.ctx.env, clients})
     const s = await submitRequest({clients, reporter: ndjson ? undefined : this.renderer, signal: this.ctx.signal}, buckets.requests, checked)
     const base = {id: s.id, dataset: s.dataset, submittedBy: s.submittedBy, submittedAt: s.submittedAt}

@@ -86,6 +86,7 @@ export function renderStatus(status: RequestStatus, s: Style, now = Date.now()):
     ['deadline', status.state === 'running' ? status.deadline : undefined],
     ['reason', status.reason && s.red(status.reason)],
     ['rows', status.state === 'succeeded' ? String(status.rows) : undefined],
+    ['engine', status.engine && `${status.engine} query ${status.queryExecutionId ?? '?'}${status.dataScannedBytes === undefined ? '' : `, ${humanBytes(status.dataScannedBytes)} scanned`}`],
     ['callback', status.callback && `${status.callback.ok ? s.green('delivered') : s.red('not delivered')} to ${status.callback.url} (${status.callback.attempts} ${status.callback.attempts === 1 ? 'attempt' : 'attempts'}${status.callback.httpStatus ? `, HTTP ${status.callback.httpStatus}` : ''}${status.callback.error && !status.callback.ok ? `, ${status.callback.error}` : ''})`],
   ]
   const lines = rows.filter(([, v]) => v !== undefined && v !== '').map(([k, v]) => `${s.dim(k.padEnd(11))} ${v}`)
