@@ -108,8 +108,8 @@ describe('extraction requests on the query engine vs the streaming extractor (bu
     try {
       const s = await extract({dataset: 'participants'})
       expect(s.code).toBe(5)
-      expect(s.status.state ?? s.out.status?.state).toBeDefined()
-      const status = (await ws.cli(['request', 'status', s.out.id ?? s.out.error?.details?.id, '--json'])).json()
+      expect(s.out.error).toMatchObject({code: 'REQUEST_FAILED', data: {reason: expect.stringContaining('TABLE_NOT_FOUND')}})
+      const status = (await ws.cli(['request', 'status', s.out.error.data.id, '--json'])).json()
       expect(status).toMatchObject({state: 'failed', engine: 'athena'})
       expect(status.reason).toMatch(/^query failed: TABLE_NOT_FOUND: line \d+:\d+: /)
     } finally {

@@ -1,4 +1,4 @@
-import {DATE, DECIMAL, TIMESTAMP, type DuckDBType, type DuckDBValue} from '@duckdb/node-api'
+import {dateValue, timestampValue, type DuckDBValue} from '@duckdb/node-api'
 
 /**
  * Athena's SQL (Trino's dialect) on DuckDB: what the local engine sets up so the common cases answer as Athena
@@ -105,21 +105,15 @@ export function parseParameter(text: string, index: number): DuckDBValue {
   if (/^[+-]?(\d+\.\d*|\.\d+)([eE][+-]?\d+)?$|^[+-]?\d+[eE][+-]?\d+$/.test(t)) return Number(t)
   if (/^(true|false)$/i.test(t)) return t.toLowerCase() === 'true'
   if (/^null$/i.test(t)) return null
-  const typed = /^(DATE|TIMESTAMP)\s*'([^']*)'$/i.exec(t)
-  if (typed) return typed[2]!
-  throw new DialectError('INVALID_PARAMETER', `ExecutionParameters[${index}]: ${JSON.stringify(text)} is not a SQL literal (a 'quoted string', a number, true/false, NULL, DATE '…' or TIMESTAMP '…')`)
-}
-
-/** The DuckDB type a parameter binds as (strings as VARCHAR; DATE/TIMESTAMP literals as their type). */
-export function parameterType(text: string): DuckDBType | undefined {
-  const t = text.trim()
-  if (/^DATE\s*'/i.test(t)) return DATE
-  if (/^TIMESTAMP\s*'/i.test(t)) return TIMESTAMP
-  if (/^[+-]?(\d+\.\d*|\.\d+)$/.test(t)) {
-    const [int = '', frac = ''] = t.replace(/^[+-]/, '').split('.')
-    return DECIMAL(Math.max(1, int.length + frac.length), frac.length)
+  const date = /^DATE\s*'(\d{4})-(\d{2})-(\d{2})'$/i.exec(t)
+  if (date) return dateValue({year: Number(date[1]), month: Number(date[2]), day: Number(date[3])})
+  const ts = /^TIMESTAMP\s*'(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)'$/i.exec(t)
+  if (ts) {
+    const ms = Date.parse(`${ts[1]}T${ts[2]}Z`)
+    const micros = /\.(\d+)$/.exec(ts[2]!)?.[1]?.padEnd(6, '0').slice(3) ?? '000'
+    if (Number.isFinite(ms)) return timestampValue(BigInt(ms) * 1000n + BigInt(micros))
   }
-  return undefined
+  throw new DialectError('INVALID_PARAMETER', `ExecutionParameters[${index}]: ${JSON.stringify(text)} is not a SQL literal (a 'quoted string', a number, true/false, NULL, DATE '…' or TIMESTAMP '…')`)
 }
 
 /** Glue (Hive) column type → DuckDB type; complex types are refused. */

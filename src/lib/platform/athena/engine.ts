@@ -1,7 +1,7 @@
 import {createReadStream} from 'node:fs'
 import {mkdir, rm} from 'node:fs/promises'
 import {join} from 'node:path'
-import {DuckDBInstance, type DuckDBConnection, type DuckDBType, type DuckDBValue} from '@duckdb/node-api'
+import {DuckDBInstance, type DuckDBConnection, type DuckDBValue} from '@duckdb/node-api'
 import type {GlueCatalog, GlueTable} from '../glue/catalog.js'
 import {authorizeGlue, glueArns} from '../glue/service.js'
 import {decide} from '../iam/authz.js'
@@ -9,7 +9,7 @@ import type {IamStore} from '../iam/store.js'
 import type {Principal} from '../identity.js'
 import {JsonError} from '../json.js'
 import type {S3Service} from '../s3/index.js'
-import {athenaColumnType, athenaReason, checkQuery, codeOnly, DialectError, parameterType, parseParameter, SESSION_SQL} from './dialect.js'
+import {athenaColumnType, athenaReason, checkQuery, codeOnly, DialectError, parseParameter, SESSION_SQL} from './dialect.js'
 import {ident, literal, parseS3Url, tableFiles, tableSql, type TableFiles} from './sources.js'
 
 /**
@@ -203,7 +203,6 @@ export class QueryEngine {
   /** The result's columns (from the prepared statement), then the rows as Athena's CSV (every value quoted). */
   private async execute(connection: DuckDBConnection, sql: string, job: QueryJob, tmp: string): Promise<ResultColumnInfo[]> {
     const values: DuckDBValue[] = job.parameters.map((p, i) => wrapDialect(() => parseParameter(p, i)))
-    const types: Array<DuckDBType | undefined> = job.parameters.map((p) => parameterType(p))
     const prepared = await connection.prepare(sql)
     if (prepared.parameterCount !== values.length) {
       throw new QueryFailure('INVALID_PARAMETER', `INVALID_PARAMETER: the query has ${prepared.parameterCount} parameter(s) (?) and ${values.length} ExecutionParameters were given`)
@@ -216,7 +215,7 @@ export class QueryEngine {
     }
     const renamed = names.some((n, i) => n !== prepared.columnName(i)) ? `SELECT * FROM (\n${sql}\n) AS cape_result(${names.map(ident).join(', ')})` : sql
     const copy = `COPY (${renamed}\n) TO ${literal(tmp)} (FORMAT csv, HEADER true, FORCE_QUOTE *, TIMESTAMPFORMAT '%Y-%m-%d %H:%M:%S.%g')`
-    await connection.run(copy, values, types.some((t) => t !== undefined) ? (types as DuckDBType[]) : undefined)
+    await connection.run(copy, values)
     return columns
   }
 
