@@ -4,7 +4,7 @@ import {GetObjectCommand, PutObjectCommand, type S3Client} from '@aws-sdk/client
 import {parse} from 'csv-parse'
 import type {Column, Dataset} from '../ingest/datasets.js'
 import {checkType, type TypedValue} from '../ingest/values.js'
-import {ResultWriter, type ExtractTarget} from './extract.js'
+import {nextRecords, ResultWriter, type ExtractTarget} from './extract.js'
 import type {ExtractionRequest} from './schema.js'
 import {compileRequest} from './sql.js'
 import type {ResultFile} from './status.js'
@@ -75,30 +75,53 @@ export async function queryExecution(engine: EngineDeps, queryExecutionId: strin
 }
 
 /** Athena's text for a value → the canonical text and typed value the result writers take (the ingest checks). */
-function typed(column: Column, text: string | null): {text: string; value: TypedValue} {
-  if (text === null) return {text: '', value: null}
+function typed(column: Column, text: string): {text: string; value: TypedValue} {
+  // empty is NULL, as the streaming extractor reads curated data (Athena writes NULL empty and unquoted)
+  if (text === '') return {text: '', value: null}
   const checked = checkType(column.type, text)
   if (!checked.ok) throw new Error(`the query's result has ${JSON.stringify(text)} in column ${column.name}: ${checked.message}`)
   return {text: checked.text, value: checked.value}
 }
 
-/** Streams the query's result file (Athena's CSV: NULL unquoted and empty) into the request's result parts. */
+const NO_VALUES: TypedValue[] = []
+
+/**
+ * Streams the query's result file into the request's result parts, in batches (what the parser has ready). CSV
+ * output needs canonical texts only (Athena's are, except numbers: formatted as cape formats them); parquet the
+ * typed values too.
+ */
 export async function writeEngineResult(q: QueryExecution, request: ExtractionRequest, dataset: Dataset, target: ExtractTarget): Promise<{rows: number; files: ResultFile[]}> {
   const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(q.ResultConfiguration?.OutputLocation ?? '')
   if (!m) throw new Error(`the query has no result location (${q.ResultConfiguration?.OutputLocation ?? 'none'})`)
   const byName = new Map(dataset.columns.map((c) => [c.name, c]))
   const columns = (request.columns ?? dataset.columns.map((c) => c.name)).map((n) => byName.get(n)!)
   const format = request.format ?? 'csv'
+  const retype = columns.map((c, i) => (format === 'parquet' || c.type === 'number' ? i : -1)).filter((i) => i >= 0)
   const object = await target.s3.send(new GetObjectCommand({Bucket: m[1], Key: m[2]}), {abortSignal: target.signal})
-  const parser = (object.Body as Readable).pipe(parse({from_line: 2, cast: (value, context) => (context.quoting || value !== '' ? value : null)}))
+  const body = object.Body as Readable
+  const parser = parse({from_line: 2, relax_column_count: true})
+  body.on('error', (e) => parser.destroy(e))
+  body.pipe(parser)
   const out = new ResultWriter(target, format, columns, dataset.name)
   let rows = 0
   try {
-    for await (const record of parser as AsyncIterable<Array<string | null>>) {
-      const cells = columns.map((c, i) => typed(c, record[i] ?? null))
-      const wait = out.write(cells.map((c) => c.text), cells.map((c) => c.value))
-      if (wait) await wait
-      rows++
+    let records: string[][] | undefined
+    while ((records = await nextRecords(parser)) !== undefined) {
+      for (const record of records) {
+        const texts = columns.map((_, i) => record[i] ?? '')
+        let values = NO_VALUES
+        if (retype.length > 0) {
+          values = format === 'parquet' ? new Array<TypedValue>(columns.length).fill(null) : NO_VALUES
+          for (const i of retype) {
+            const t = typed(columns[i]!, texts[i]!)
+            texts[i] = t.text
+            if (format === 'parquet') values[i] = t.value
+          }
+        }
+        const wait = out.write(texts, values)
+        if (wait) await wait
+        rows++
+      }
     }
     return {rows, files: await out.finish()}
   } catch (error) {
