@@ -92,6 +92,18 @@ describe('cape query (built CLI, real local platform with its Athena engine)', (
     expect(admin.json()[0].n).toBe(80) // raw keeps all four uploads
   }, 120_000)
 
+  it('access check gains the query cells with phase 2: reg queries curated only, admin both, partner nothing (policy and live)', async () => {
+    const r = await ws.cli(['access', 'check', '--live', '--json'], {timeoutMs: 180_000})
+    expect(r.code, r.stdout + r.stderr).toBe(0)
+    const cells = (r.json().cells as Array<{user: string; zone: string; action: string; simulated: boolean; live?: boolean}>).filter((c) => c.action === 'query')
+    const view = Object.fromEntries(cells.map((c) => [`${c.user} ${c.zone}`, [c.simulated, c.live]]))
+    expect(view).toEqual({
+      'admin_user curated': [true, true], 'admin_user raw': [true, true],
+      'partner_user curated': [false, false], 'partner_user raw': [false, false],
+      'reg_user curated': [true, true], 'reg_user raw': [false, false],
+    })
+  }, 200_000)
+
   it('formats: csv (default off a TTY), json typed, ndjson, table; stats on stderr', async () => {
     const sql = 'SELECT site, count(*) AS n FROM participants GROUP BY site ORDER BY n DESC, site'
     const csv = await ws.cli(['query', sql])

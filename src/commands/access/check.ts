@@ -4,11 +4,13 @@ import {CapeError} from '../../lib/cli/errors.js'
 import {ExitCode} from '../../lib/cli/exit-codes.js'
 import {renderMatrix} from '../../lib/cli/views/users.js'
 import {liveCheck, simulateAccess, type AccessReport} from '../../lib/identity/access.js'
+import {liveQueryCheck, simulateQueryAccess} from '../../lib/identity/query-access.js'
 import {phaseContext} from '../../lib/identity/session.js'
+import {resolveQueryTarget} from '../../lib/query/target.js'
 import {getPhaseUser, listPhaseUsers} from '../../lib/identity/users.js'
 
 export default class AccessCheck extends CapeCommand<typeof AccessCheck> {
-  static summary = 'Prove who can reach what: every user × zone × action against the phase’s expected matrix'
+  static summary = 'Prove who can reach what: every user × zone × action (and, with phase 2, query) against the expected matrix'
   static description =
     'Asks IAM SimulatePrincipalPolicy for every cell (the same call on AWS and on the local platform) and compares with the expected matrix. --live also tries each cell for real with the user’s own temporary key, cleaning up what it wrote. Exits 6 on any mismatch.'
   static examples = ['<%= config.bin %> access check', '<%= config.bin %> access check --user partner_user --live --json']
@@ -22,7 +24,14 @@ export default class AccessCheck extends CapeCommand<typeof AccessCheck> {
     const {id, zones} = await phaseContext({env: this.ctx.env, clients})
     const users = this.flags.user ? [await getPhaseUser(clients, id, this.flags.user)] : await listPhaseUsers(clients, id)
     const cells = await simulateAccess(clients, zones, users)
-    if (this.flags.live) await liveCheck(clients, zones, users, cells, this.renderer)
+    // phase 2 deployed: who may query which zone's tables
+    const target = await resolveQueryTarget({env: this.ctx.env, clients})
+    const queryCells = target.source === 'phase2' ? await simulateQueryAccess(clients, zones, target, users, {region: this.ctx.env.region.value, accountId: users[0]?.arn.split(':')[4] ?? ''}) : []
+    cells.push(...queryCells)
+    if (this.flags.live) {
+      await liveCheck(clients, zones, users, cells, this.renderer)
+      await liveQueryCheck(clients, target, users, queryCells)
+    }
     const report: AccessReport = {users: users.map((u) => u.name), cells, mismatches: cells.filter((c) => !c.ok).length, live: Boolean(this.flags.live)}
     this.out(renderMatrix(cells, this.style, report.live))
     if (report.mismatches > 0) {

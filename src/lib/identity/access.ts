@@ -6,7 +6,7 @@ import type {AwsClients} from '../aws/clients.js'
 import {mapAwsError} from '../aws/errors.js'
 import {ZONES, type Zone, type ZoneBuckets} from '../lakehouse/zones.js'
 import type {Reporter} from '../reporter.js'
-import {ACTIONS, S3_ACTION, expectedFor, type Action, type Role} from './matrix.js'
+import {ACTIONS, S3_ACTION, expectedFor, type Action, type CellAction, type Role} from './matrix.js'
 import {createKey, deleteKey, type UserInfo} from './users.js'
 
 export interface AccessCell {
@@ -14,7 +14,7 @@ export interface AccessCell {
   roles: Role[]
   zone: Zone
   bucket: string
-  action: Action
+  action: CellAction
   iamAction: string
   resource: string
   expected: boolean
@@ -100,7 +100,7 @@ export async function liveCheck(
       const as = admin.withCredentials({accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey})
       try {
         reporter.notify({code: 'access.live.user', level: 'info', message: `Trying ${user.name}'s access for real (temporary key ${key.accessKeyId})`})
-        for (const cell of cells.filter((c) => c.user === user.name)) {
+        for (const cell of cells.filter((c) => c.user === user.name && c.action !== 'query')) {
           const probe = `${PROBE_PREFIX}${run}/${user.name}-${cell.action}.txt`
           if (cell.action === 'get' || cell.action === 'delete') await seed(cell.bucket, probe)
           const attempt = async () => {

@@ -34,3 +34,14 @@ export const PHASE1_EXPECTED: Record<Role, Grid> = {
 export function expectedFor(roles: Role[], zone: Zone, action: Action): boolean {
   return roles.some((r) => PHASE1_EXPECTED[r][zone].includes(action))
 }
+
+/** Phase 2: a query through the engine of a zone's table (Athena on the workgroup + Glue on the table + S3 reads). */
+export const QUERY = 'query'
+export type CellAction = Action | typeof QUERY
+/** The zones with tables (curated `<dataset>`, raw `raw_<dataset>`), and who may query each. */
+export const QUERY_ZONES = ['curated', 'raw'] as const satisfies readonly Zone[]
+export const PHASE2_QUERY_EXPECTED: Record<Role, ReadonlyArray<(typeof QUERY_ZONES)[number]>> = {reg: ['curated'], admin: ['curated', 'raw'], partner: []}
+
+export function queryExpectedFor(roles: Role[], zone: Zone): boolean {
+  return roles.some((r) => (PHASE2_QUERY_EXPECTED[r] as readonly string[]).includes(zone))
+}

@@ -1,5 +1,5 @@
 import type {AccessCell} from '../../identity/access.js'
-import {ACTIONS} from '../../identity/matrix.js'
+import {ACTIONS, QUERY, type CellAction} from '../../identity/matrix.js'
 import type {NewKey, UserInfo} from '../../identity/users.js'
 import {ZONES} from '../../lakehouse/zones.js'
 import {table, type Style} from '../render.js'
@@ -23,12 +23,16 @@ export function renderKey(key: NewKey): string {
 
 export function renderMatrix(cells: AccessCell[], s: Style, live: boolean): string {
   const users = [...new Set(cells.map((c) => c.user))]
-  const header = ['USER', 'ROLE', ...ZONES.map((z) => `${z} (${ACTIONS.map((a) => a[0]).join('')})`)]
+  // the actions each zone has cells for, in a fixed order (query: phase 2, curated and raw only)
+  const order: CellAction[] = [...ACTIONS, QUERY]
+  const actionsOf = (z: string) => order.filter((a) => cells.some((c) => c.zone === z && c.action === a))
+  const header = ['USER', 'ROLE', ...ZONES.map((z) => `${z} (${actionsOf(z).map((a) => a[0]).join('')})`)]
   const rows = users.map((u) => {
     const mine = cells.filter((c) => c.user === u)
     const zoneCells = ZONES.map((z) =>
-      ACTIONS.map((a) => {
-        const c = mine.find((x) => x.zone === z && x.action === a)!
+      actionsOf(z).map((a) => {
+        const c = mine.find((x) => x.zone === z && x.action === a)
+        if (!c) return ' '
         const got = live && c.live !== undefined ? c.live && c.simulated : c.simulated
         const mark = got ? '✓' : '✗'
         return c.ok ? (got ? s.green(mark) : s.dim(mark)) : s.red(s.bold(mark === '✓' ? '!' : '?'))
@@ -37,7 +41,7 @@ export function renderMatrix(cells: AccessCell[], s: Style, live: boolean): stri
     return [u, mine[0]?.roles.join(',') || '-', ...zoneCells]
   })
   const bad = cells.filter((c) => !c.ok)
-  const lines = [table(rows, header), '', s.dim('l=list g=get p=put d=delete; ✓ allowed, ✗ denied, ! allowed but must not be, ? denied but must be allowed')]
+  const lines = [table(rows, header), '', s.dim('l=list g=get p=put d=delete q=query (phase 2); ✓ allowed, ✗ denied, ! allowed but must not be, ? denied but must be allowed')]
   for (const c of bad) {
     lines.push(
       s.red(
