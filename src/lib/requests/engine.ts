@@ -1,10 +1,10 @@
 import type {Readable} from 'node:stream'
 import {GetQueryExecutionCommand, GetWorkGroupCommand, StartQueryExecutionCommand, type AthenaClient, type QueryExecution} from '@aws-sdk/client-athena'
 import {GetObjectCommand, PutObjectCommand, type S3Client} from '@aws-sdk/client-s3'
-import {parse} from 'csv-parse'
 import type {Column, Dataset} from '../ingest/datasets.js'
 import {checkType, type TypedValue} from '../ingest/values.js'
-import {nextRecords, ResultWriter, type ExtractTarget} from './extract.js'
+import {CsvRecordReader} from '../ingest/csv-fast.js'
+import {ResultWriter, type ExtractTarget} from './extract.js'
 import type {ExtractionRequest} from './schema.js'
 import {compileRequest} from './sql.js'
 import type {ResultFile} from './status.js'
@@ -99,30 +99,44 @@ export async function writeEngineResult(q: QueryExecution, request: ExtractionRe
   const retype = columns.map((c, i) => (format === 'parquet' || c.type === 'number' ? i : -1)).filter((i) => i >= 0)
   const object = await target.s3.send(new GetObjectCommand({Bucket: m[1], Key: m[2]}), {abortSignal: target.signal})
   const body = object.Body as Readable
-  const parser = parse({from_line: 2, relax_column_count: true})
-  body.on('error', (e) => parser.destroy(e))
-  body.pipe(parser)
+  body.setEncoding('utf8')
   const out = new ResultWriter(target, format, columns, dataset.name)
   let rows = 0
-  try {
-    let records: string[][] | undefined
-    while ((records = await nextRecords(parser)) !== undefined) {
-      for (const record of records) {
-        const texts = columns.map((_, i) => record[i] ?? '')
-        let values = NO_VALUES
-        if (retype.length > 0) {
-          values = format === 'parquet' ? new Array<TypedValue>(columns.length).fill(null) : NO_VALUES
-          for (const i of retype) {
-            const t = typed(columns[i]!, texts[i]!)
-            texts[i] = t.text
-            if (format === 'parquet') values[i] = t.value
-          }
+  let batch: string[][] = []
+  let header = true
+  // Athena's CSV (every value quoted, "" inside) is the dialect of the ingest core's fast reader
+  const reader = new CsvRecordReader((fields) => {
+    if (header) header = false
+    else batch.push(fields)
+  })
+  const flush = async () => {
+    const records = batch
+    batch = []
+    for (const record of records) {
+      const texts = columns.map((_, i) => record[i] ?? '')
+      let values = NO_VALUES
+      if (retype.length > 0) {
+        values = format === 'parquet' ? new Array<TypedValue>(columns.length).fill(null) : NO_VALUES
+        for (const i of retype) {
+          const t = typed(columns[i]!, texts[i]!)
+          texts[i] = t.text
+          if (format === 'parquet') values[i] = t.value
         }
-        const wait = out.write(texts, values)
-        if (wait) await wait
-        rows++
       }
+      const wait = out.write(texts, values)
+      if (wait) await wait
+      rows++
     }
+  }
+  try {
+    for await (const chunk of body) {
+      const error = reader.push(chunk as string)
+      if (error) throw new Error(`the query's result file: ${error.message}`)
+      await flush()
+    }
+    const error = reader.end()
+    if (error) throw new Error(`the query's result file: ${error.message}`)
+    await flush()
     return {rows, files: await out.finish()}
   } catch (error) {
     await out.abort()

@@ -64,7 +64,7 @@ interface SourceRow {
 const dataError = (key: string, where: string, message: string) => new Error(`curated object ${key}${where}: ${message}`)
 
 /** The records a stream has buffered right now, or, when none, the next ones (undefined at the end). */
-export async function nextRecords(parser: Readable): Promise<string[][] | undefined> {
+async function nextRecords(parser: Readable): Promise<string[][] | undefined> {
   for (;;) {
     const batch: string[][] = []
     let record: string[] | null
