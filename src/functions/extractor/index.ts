@@ -5,6 +5,7 @@
  * platform. See src/lib/requests/extractor.ts.
  */
 import {AthenaClient} from '@aws-sdk/client-athena'
+import {S3Client} from '@aws-sdk/client-s3'
 import {clientConfig, createClients} from '../../lib/aws/clients.js'
 import {loadDatasets} from '../../lib/ingest/datasets.js'
 import {callbackPolicyFromEnv} from '../../lib/requests/callback-guard.js'
@@ -31,8 +32,8 @@ export async function handler(event: Event, context?: LambdaContext): Promise<Ar
   if (!curatedBucket || !resultsBucket) throw new Error('CURATED_BUCKET and RESULTS_BUCKET must be set')
   const rowsPerFile = Number(env.ROWS_PER_FILE ?? 100_000)
   const target = lambdaTarget(env)
-  const clients = createClients(target)
-  // imported statically: the bundle holds what the function uses (createClients loads the others lazily, by name)
+  const clients = createClients(target, {S3Client})
+  // imported statically: the bundle holds what the function uses (createClients would load them by name)
   const athena = env.QUERY_WORKGROUP ? new AthenaClient(clientConfig(target)) : undefined
   const datasets = loadDatasets()
   const started = Date.now()

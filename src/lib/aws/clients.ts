@@ -1,6 +1,6 @@
 import type {CloudFormationClient} from '@aws-sdk/client-cloudformation'
 import type {IAMClient} from '@aws-sdk/client-iam'
-import {S3Client} from '@aws-sdk/client-s3'
+import type {S3Client} from '@aws-sdk/client-s3'
 import type {STSClient} from '@aws-sdk/client-sts'
 import type {AthenaClient} from '@aws-sdk/client-athena'
 import type {GlueClient} from '@aws-sdk/client-glue'
@@ -40,9 +40,8 @@ export interface AwsClients {
   destroy(): void
 }
 
-// Each SDK client costs ~100 ms to load; a command loads only those it uses (synchronously, on first use). S3 is
-// imported statically: nearly every command and both functions use it, and so the function bundles (esbuild) hold
-// it — they never touch the others.
+// Each SDK client costs 100–350 ms to load; a command loads only those it uses (synchronously, on first use). The
+// functions' bundles (esbuild) cannot follow a load by name: they pass the client classes they import statically.
 const load = createRequire(import.meta.url)
 
 /** The common configuration of every client. Exported for tests; create clients with createClients(). */
@@ -79,7 +78,12 @@ export function s3Config(target: ClientTarget) {
 }
 
 /** The only place cape builds AWS SDK clients. Clients are created lazily, on first use. */
-export function createClients(target: ClientTarget): AwsClients {
+/** Client classes a caller imports itself (the function bundles), instead of loading them on first use. */
+export interface PreloadedClients {
+  S3Client?: typeof S3Client
+}
+
+export function createClients(target: ClientTarget, preloaded: PreloadedClients = {}): AwsClients {
   const made: {
     s3?: S3Client; cloudformation?: CloudFormationClient; iam?: IAMClient; sts?: STSClient; athena?: AthenaClient; glue?: GlueClient
     ssm?: SSMClient; secretsManager?: SecretsManagerClient; sns?: SNSClient; scheduler?: SchedulerClient
@@ -87,7 +91,7 @@ export function createClients(target: ClientTarget): AwsClients {
   return {
     target,
     get s3() {
-      return (made.s3 ??= new S3Client(s3Config(target)))
+      return (made.s3 ??= new (preloaded.S3Client ?? (load('@aws-sdk/client-s3') as typeof import('@aws-sdk/client-s3')).S3Client)(s3Config(target)))
     },
     get cloudformation() {
       return (made.cloudformation ??= new (load('@aws-sdk/client-cloudformation') as typeof import('@aws-sdk/client-cloudformation')).CloudFormationClient(clientConfig(target)))
@@ -117,7 +121,7 @@ export function createClients(target: ClientTarget): AwsClients {
       return (made.scheduler ??= new (load('@aws-sdk/client-scheduler') as typeof import('@aws-sdk/client-scheduler')).SchedulerClient(clientConfig(target)))
     },
     withCredentials(credentials) {
-      return createClients({...target, profile: undefined, credentials})
+      return createClients({...target, profile: undefined, credentials}, preloaded)
     },
     destroy() {
       for (const c of Object.values(made)) c?.destroy()
