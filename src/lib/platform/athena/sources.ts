@@ -91,21 +91,34 @@ async function projectedFiles(objectsDir: string, table: GlueTable, template: st
 export const literal = (s: string) => `'${s.replaceAll("'", "''")}'`
 export const ident = (s: string) => `"${s.replaceAll('"', '""')}"`
 
+/**
+ * Whether DuckDB can take the partition values from the paths itself (Hive layout: every file lies under
+ * `<key>=<value>/` for each of its partition's values): one reader over all files then — about twice as fast as
+ * one reader per partition.
+ */
+function hiveLayout(files: TableFiles, keys: GlueColumn[]): boolean {
+  return keys.length > 0 && files.partitions.every((p) => p.files.every((f) => keys.every((k, i) => f.path.includes(`/${k.Name}=${p.values[i]}/`))))
+}
+
 /** The SELECT a table's view runs: every column with its type, then the partition columns. */
 export function tableSql(files: TableFiles): string {
   const {table} = files
   const columns = table.StorageDescriptor?.Columns ?? []
   const partitionKeys = table.PartitionKeys ?? []
   const format = tableFormat(table)
-  const branches = files.partitions.filter((p) => p.files.length > 0).map((p) => {
-    const partitionColumns = partitionKeys.map((k, i) => `CAST(${literal(p.values[i] ?? '')} AS ${duckType(k.Type)}) AS ${ident(k.Name)}`)
-    return `SELECT ${[...columnSelects(columns, format), ...partitionColumns].join(', ')} FROM ${reader(format, table, columns, p.files)}`
-  })
-  if (branches.length === 0) {
+  const withData = files.partitions.filter((p) => p.files.length > 0)
+  if (withData.length === 0) {
     const all = [...columns, ...partitionKeys].map((c) => `CAST(NULL AS ${duckType(c.Type)}) AS ${ident(c.Name)}`)
     return `SELECT ${all.join(', ')} WHERE false`
   }
-  return branches.join('\nUNION ALL\n')
+  if (hiveLayout(files, partitionKeys)) {
+    const partitionColumns = partitionKeys.map((k) => `CAST(${ident(k.Name)} AS ${duckType(k.Type)}) AS ${ident(k.Name)}`)
+    return `SELECT ${[...columnSelects(columns, format), ...partitionColumns].join(', ')} FROM ${reader(format, table, columns, withData.flatMap((p) => p.files), true)}`
+  }
+  return withData.map((p) => {
+    const partitionColumns = partitionKeys.map((k, i) => `CAST(${literal(p.values[i] ?? '')} AS ${duckType(k.Type)}) AS ${ident(k.Name)}`)
+    return `SELECT ${[...columnSelects(columns, format), ...partitionColumns].join(', ')} FROM ${reader(format, table, columns, p.files, false)}`
+  }).join('\nUNION ALL\n')
 }
 
 /** CSV is read as text and cast (LazySimpleSerDe: a value that does not parse is NULL); parquet/JSON by name. */
@@ -117,15 +130,17 @@ function columnSelects(columns: GlueColumn[], format: TableFormat): string[] {
   })
 }
 
-function reader(format: TableFormat, table: GlueTable, columns: GlueColumn[], files: ObjectFile[]): string {
+function reader(format: TableFormat, table: GlueTable, columns: GlueColumn[], files: ObjectFile[], hive: boolean): string {
   const list = `[${files.map((f) => literal(f.path)).join(', ')}]`
-  if (format === 'parquet') return `read_parquet(${list}, union_by_name = true)`
+  // partition columns from the paths, as text (cast to their declared type by the caller)
+  const partitions = hive ? ', hive_partitioning = true, hive_types_autocast = false' : ''
+  if (format === 'parquet') return `read_parquet(${list}, union_by_name = true${partitions})`
   const struct = `{${columns.map((c) => `${literal(c.Name)}: ${literal(format === 'csv' ? 'VARCHAR' : duckType(c.Type))}`).join(', ')}}`
-  if (format === 'json') return `read_json(${list}, format = 'newline_delimited', columns = ${struct})`
+  if (format === 'json') return `read_json(${list}, format = 'newline_delimited', columns = ${struct}${partitions})`
   const serde = table.StorageDescriptor?.SerdeInfo?.Parameters ?? {}
   const delimiter = serde.separatorChar ?? serde['field.delim'] ?? ','
   const quote = serde.quoteChar ?? '"'
   const header = Number(table.Parameters?.['skip.header.line.count'] ?? '0') > 0
   const notNull = `[${columns.map((c) => literal(c.Name)).join(', ')}]`
-  return `read_csv(${list}, header = ${header}, delim = ${literal(delimiter)}, quote = ${literal(quote)}, escape = ${literal(serde.escapeChar ?? quote)}, columns = ${struct}, auto_detect = false, force_not_null = ${notNull}, null_padding = true)`
+  return `read_csv(${list}, header = ${header}, delim = ${literal(delimiter)}, quote = ${literal(quote)}, escape = ${literal(serde.escapeChar ?? quote)}, columns = ${struct}, auto_detect = false, force_not_null = ${notNull}, null_padding = true${partitions})`
 }
