@@ -401,6 +401,9 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
     },
     async PutBucketVersioning(r) {
       const value = parseVersioning(parseXml(await readBody(r.ctx.req)))
+      if (value.MFADelete === 'Enabled' || r.ctx.req.headers['x-amz-mfa'] !== undefined) {
+        throw s3Error('NotImplemented', 'MFA delete is not implemented by the cape local platform', 501)
+      }
       await putSetting(r, 'versioning', value)
       r.ctx.status = 200
       r.ctx.body = ''

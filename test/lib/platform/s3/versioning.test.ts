@@ -218,6 +218,15 @@ describe('S3 object versioning', () => {
     }
   })
 
+  it('MFA delete answers NotImplemented; the setting is left as it was', async () => {
+    await expect(
+      client.send(new PutBucketVersioningCommand({Bucket: 'ver', VersioningConfiguration: {Status: 'Enabled', MFADelete: 'Enabled'}, MFA: 'arn:aws:iam::123456789012:mfa/x 123456'})),
+    ).rejects.toMatchObject({name: 'NotImplemented', $metadata: {httpStatusCode: 501}})
+    const after = await client.send(new GetBucketVersioningCommand({Bucket: 'ver'}))
+    expect(after.Status).toBe('Enabled')
+    expect(after.MFADelete).toBeUndefined()
+  })
+
   it('internal putBucketSetting (the CloudFormation provider’s path) turns versioning on', async () => {
     await s3.service.createBucket('cfn-raw')
     await s3.service.putBucketSetting('cfn-raw', 'versioning', {Status: 'Enabled'})
