@@ -53,6 +53,8 @@ import {asArray, parseXml, text, toXml} from './xml.js'
  * (see ARCHITECTURE.md): listings (sorted, > 1,000 keys, own continuation tokens), aws-chunked bodies, atomic writes,
  * multipart (md5-of-md5s-N ETags, UploadPartCopy, ListParts, ListMultipartUploads, Abort), CopySource decoding, DeleteObjects events,
  * Range GET, bucket policy / notification / versioning / encryption / public access block / tagging.
+ * Object versions (ids, kept versions, delete markers, reads/deletes/copies by versionId, ListObjectVersions) live in
+ * versioning.ts, versions-store.ts and version-listing.ts; every write here goes through `conditionalWrite`.
  * ACLs, ownership controls, object tagging, part reads, GetObjectAttributes, policy status and object lock live in
  * their own modules (acl.ts, tagging.ts, attributes.ts, object-lock.ts, policy-status.ts, object-hooks.ts).
  * Left to s3rver's own controllers: bucket CORS and website.

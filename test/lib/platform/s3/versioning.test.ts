@@ -218,6 +218,28 @@ describe('S3 object versioning', () => {
     }
   })
 
+  it('concurrent writes to one key each get a version; versions survive a restart of the service', async () => {
+    await client.send(new CreateBucketCommand({Bucket: 'race'}))
+    await enable('race')
+    const ids = await Promise.all(Array.from({length: 12}, (_, i) => put('race', 'k', `v${i}`)))
+    expect(new Set(ids).size).toBe(12)
+    const listed = await client.send(new ListObjectVersionsCommand({Bucket: 'race'}))
+    expect(listed.Versions?.map((v) => v.VersionId).sort()).toEqual([...ids].sort())
+    const current = listed.Versions!.find((v) => v.IsLatest)!
+    expect(await body('race', 'k')).toBe(await body('race', 'k', current.VersionId))
+
+    const again = await startS3({dataDir: s3.dataDir})
+    try {
+      const c2 = again.client()
+      const oldest = listed.Versions!.at(-1)!.VersionId
+      const res = await c2.send(new GetObjectCommand({Bucket: 'race', Key: 'k', VersionId: oldest}))
+      expect(ids).toContain(res.VersionId)
+      expect((await c2.send(new ListObjectVersionsCommand({Bucket: 'race'}))).Versions).toHaveLength(12)
+    } finally {
+      await again.close({keepData: true})
+    }
+  })
+
   it('MFA delete answers NotImplemented; the setting is left as it was', async () => {
     await expect(
       client.send(new PutBucketVersioningCommand({Bucket: 'ver', VersioningConfiguration: {Status: 'Enabled', MFADelete: 'Enabled'}, MFA: 'arn:aws:iam::123456789012:mfa/x 123456'})),
