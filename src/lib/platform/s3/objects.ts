@@ -156,7 +156,11 @@ export class ObjectStore {
   async copy(src: {bucket: string; key: string}, dest: {bucket: string; key: string}, replaceMetadata?: Record<string, string>): Promise<ObjectInfo> {
     const info = await this.head(src.bucket, src.key)
     if (!info) throw new S3Error('NoSuchKey', 'The specified key does not exist.', {Key: src.key})
-    const srcPath = this.objectPath(src.bucket, src.key)
+    return this.copyFrom(this.objectPath(src.bucket, src.key), info, dest, replaceMetadata)
+  }
+
+  /** Copy the bytes at srcPath (an object file or a kept version) with `info`'s metadata to dest. */
+  async copyFrom(srcPath: string, info: ObjectInfo, dest: {bucket: string; key: string}, replaceMetadata?: Record<string, string>): Promise<ObjectInfo> {
     const destPath = this.objectPath(dest.bucket, dest.key)
     if (srcPath !== destPath) {
       await mkdir(dirname(destPath), {recursive: true})
@@ -171,6 +175,15 @@ export class ObjectStore {
     }
     await this.writeSidecars(dest.bucket, dest.key, replaceMetadata ?? (info.metadata as Record<string, unknown>), JSON.parse(info.etag) as string)
     return (await this.head(dest.bucket, dest.key)) as ObjectInfo
+  }
+
+  /** Make the file at `file` (a kept version) the object under bucket/key again, with its metadata and ETag. */
+  async adopt(bucket: string, key: string, file: string, metadata: Record<string, unknown>, etag: string): Promise<void> {
+    const destPath = this.objectPath(bucket, key)
+    this.changed(bucket, key)
+    await mkdir(dirname(destPath), {recursive: true})
+    await rename(file, destPath)
+    await this.writeSidecars(bucket, key, metadata, etag)
   }
 
   /** Delete an object; false when it did not exist. Empty parent folders are removed (races tolerated). */

@@ -25,7 +25,7 @@ import type {ExtDeps} from './extension.js'
 import {ObjectExtras} from './object-extras.js'
 import {objectReadHeaders, prepareObjectWrite, prepareUpload, uploadExtras} from './object-hooks.js'
 import {objectLockHandlers} from './object-lock.js'
-import {metadataFromHeaders, ObjectStore, validateKey} from './objects.js'
+import {metadataFromHeaders, type ObjectInfo, ObjectStore, validateKey} from './objects.js'
 import {policyStatusHandlers} from './policy-status.js'
 import {
   DEFAULT_ENCRYPTION,
@@ -40,6 +40,9 @@ import {
   versioningXmlBody,
 } from './settings.js'
 import {taggingHandlers} from './tagging.js'
+import {listObjectVersions} from './version-listing.js'
+import {type DeleteOutcome, Versioning} from './versioning.js'
+import {VersionsStore} from './versions-store.js'
 import type {AuthorizeCheck, BucketSettingKind, S3Service, S3ServiceOptions} from './types.js'
 import {asArray, parseXml, text, toXml} from './xml.js'
 
@@ -50,6 +53,8 @@ import {asArray, parseXml, text, toXml} from './xml.js'
  * (see ARCHITECTURE.md): listings (sorted, > 1,000 keys, own continuation tokens), aws-chunked bodies, atomic writes,
  * multipart (md5-of-md5s-N ETags, UploadPartCopy, ListParts, ListMultipartUploads, Abort), CopySource decoding, DeleteObjects events,
  * Range GET, bucket policy / notification / versioning / encryption / public access block / tagging.
+ * Object versions (ids, kept versions, delete markers, reads/deletes/copies by versionId, ListObjectVersions) live in
+ * versioning.ts, versions-store.ts and version-listing.ts; every write here goes through `conditionalWrite`.
  * ACLs, ownership controls, object tagging, part reads, GetObjectAttributes, policy status and object lock live in
  * their own modules (acl.ts, tagging.ts, attributes.ts, object-lock.ts, policy-status.ts, object-hooks.ts).
  * Left to s3rver's own controllers: bucket CORS and website.
@@ -133,14 +138,21 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
   const objects = new ObjectStore(store)
   const extras = new ObjectExtras(store)
   const locks = new KeyLocks()
-  /** Run a write to bucket/key; with If-None-Match/If-Match it runs under the key's lock after the check. */
-  const conditionalWrite = async <T>(r: Req, bucket: string, key: string, write: () => Promise<T>): Promise<T> => {
+  const versioning = new Versioning(objects, new VersionsStore(join(options.dataDir, 'versions')), configs, locks)
+  /**
+   * Run a write to bucket/key; with If-None-Match/If-Match, or on a versioned bucket, it runs under the key's lock
+   * (after the check; keeping the version it replaces). versionId: the new version's, for x-amz-version-id.
+   */
+  const conditionalWrite = async <T>(r: Req, bucket: string, key: string, write: () => Promise<T>): Promise<{result: T; versionId?: string}> => {
     const headers = r.ctx.req.headers
-    if (!hasWriteConditions(headers)) return write()
+    if (!hasWriteConditions(headers) && !versioning.status(bucket)) return {result: await write()}
     return locks.run(bucket, key, async () => {
-      checkWriteConditions(headers, await objects.head(bucket, key), key)
-      return write()
+      if (hasWriteConditions(headers)) checkWriteConditions(headers, await objects.head(bucket, key), key)
+      return versioning.record(bucket, key, write)
     })
+  }
+  const setVersionHeader = (r: Req, versionId: string | undefined) => {
+    if (versionId !== undefined) r.ctx.set('x-amz-version-id', versionId)
   }
   const counters: Record<string, number> = {}
   const count = (name: string) => {
@@ -306,6 +318,7 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
       } else {
         await store.putBucket(name)
         knownBuckets.delete(name)
+        await versioning.removeBucket(name)
         await configs.remove(name)
         if (ownership !== undefined) await configs.set(name, 'ownership', ownership)
         checkAclAllowed(extDeps, name, acl)
@@ -324,12 +337,13 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
 
     async DeleteBucket(r) {
       const bucket = await requireBucket(r.bucket)
-      if ((await listKeys(store.getBucketPath(bucket))).length > 0) {
+      if ((await listKeys(store.getBucketPath(bucket))).length > 0 || (await versioning.hasNonCurrent(bucket))) {
         throw new S3Error('BucketNotEmpty', 'The bucket you tried to delete is not empty', {BucketName: bucket})
       }
       await store.deleteBucket(bucket)
       knownBuckets.delete(bucket)
       objects.forgetBucket(bucket)
+      await versioning.removeBucket(bucket)
       await configs.remove(bucket)
       r.ctx.status = 204
     },
@@ -340,6 +354,7 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
     },
 
     ListObjects: (r) => listObjects(r, 1),
+    ListObjectVersions: (r) => listObjectVersions(extDeps, versioning, r),
     ListObjectsV2: (r) => listObjects(r, 2),
 
     async GetBucketPolicy(r) {
@@ -388,6 +403,9 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
     },
     async PutBucketVersioning(r) {
       const value = parseVersioning(parseXml(await readBody(r.ctx.req)))
+      if (value.MFADelete === 'Enabled' || r.ctx.req.headers['x-amz-mfa'] !== undefined) {
+        throw s3Error('NotImplemented', 'MFA delete is not implemented by the cape local platform', 501)
+      }
       await putSetting(r, 'versioning', value)
       r.ctx.status = 200
       r.ctx.body = ''
@@ -450,8 +468,10 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
       const bucket = await requireBucket(r.bucket)
       const key = requireKey(r)
       const stored = await prepareObjectWrite(extDeps, r.ctx.req, bucket)
-      const {md5, size} = await conditionalWrite(r, bucket, key, () => objects.put(bucket, key, r.ctx.req, r.ctx.req.headers))
+      const {result, versionId} = await conditionalWrite(r, bucket, key, () => objects.put(bucket, key, r.ctx.req, r.ctx.req.headers))
+      const {md5, size} = result
       await stored(key)
+      setVersionHeader(r, versionId)
       r.ctx.set('ETag', JSON.stringify(md5))
       r.ctx.status = 200
       r.ctx.body = ''
@@ -468,15 +488,20 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
       await requireBucket(source.bucket)
       validateKey(source.key)
       const replace = String(r.ctx.req.headers['x-amz-metadata-directive'] ?? '').toUpperCase() === 'REPLACE'
-      if (source.bucket === bucket && source.key === key && !replace) {
+      if (source.bucket === bucket && source.key === key && !replace && source.versionId === undefined) {
         throw new S3Error(
           'InvalidRequest',
           "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.",
         )
       }
       const stored = await prepareObjectWrite(extDeps, r.ctx.req, bucket, source)
-      const info = await conditionalWrite(r, bucket, key, () => objects.copy(source, {bucket, key}, replace ? metadataFromHeaders(r.ctx.req.headers) : undefined))
+      const from = await copySourceOf(source)
+      const {result: info, versionId} = await conditionalWrite(r, bucket, key, () =>
+        objects.copyFrom(from.path, from.info, {bucket, key}, replace ? metadataFromHeaders(r.ctx.req.headers) : undefined),
+      )
       await stored(key)
+      setVersionHeader(r, versionId)
+      if (from.versionId !== undefined) r.ctx.set('x-amz-copy-source-version-id', from.versionId)
       sendXml(r.ctx, 'CopyObjectResult', {LastModified: info.lastModified.toISOString(), ETag: info.etag})
       notify(r, bucket, key, 'ObjectCreated:Copy', {size: info.size, eTag: JSON.parse(info.etag) as string})
     },
@@ -484,9 +509,12 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
     async DeleteObject(r) {
       const bucket = await requireBucket(r.bucket)
       const key = requireKey(r)
-      const existed = await objects.delete(bucket, key)
+      const versionId = r.query.get('versionId') ?? undefined
+      const out = await versioning.delete(bucket, key, versionId)
+      setVersionHeader(r, out.versionId)
+      if (out.deleteMarker) r.ctx.set('x-amz-delete-marker', 'true')
       r.ctx.status = 204
-      if (existed) notify(r, bucket, key, 'ObjectRemoved:Delete', {})
+      if (out.existed) notify(r, bucket, key, out.deleteMarker && versionId === undefined ? 'ObjectRemoved:DeleteMarkerCreated' : 'ObjectRemoved:Delete', {})
     },
 
     async DeleteObjects(r) {
@@ -504,29 +532,30 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
         entries.map((entry) =>
           limit(async () => {
             const key = typeof entry?.Key === 'string' ? entry.Key : String(entry?.Key ?? '')
+            const versionId = entry?.VersionId === undefined ? undefined : String(entry.VersionId)
             try {
               validateKey(key)
               await check(r, {
-                action: r.authz.action,
+                action: versionId === undefined ? r.authz.action : 's3:DeleteObjectVersion',
                 resource: objectArn(bucket, key),
                 context: {},
                 bucket,
                 key,
                 ...(bucketPolicy ? {bucketPolicy} : {}),
               })
-              const existed = await objects.delete(bucket, key)
-              if (existed) notify(r, bucket, key, 'ObjectRemoved:Delete', {})
-              return {ok: true as const, key}
+              const out = await versioning.delete(bucket, key, versionId)
+              if (out.existed) notify(r, bucket, key, out.deleteMarker && versionId === undefined ? 'ObjectRemoved:DeleteMarkerCreated' : 'ObjectRemoved:Delete', {})
+              return {ok: true as const, key, deleted: deletedEntry(key, versionId, out)}
             } catch (error) {
               const e = error instanceof S3Error ? error : S3Error.fromError(error)
-              return {ok: false as const, key, code: e.code, message: e.message}
+              return {ok: false as const, key, versionId, code: e.code, message: e.message}
             }
           }),
         ),
       )
       sendXml(r.ctx, 'DeleteResult', {
-        ...(quiet ? {} : {Deleted: results.filter((x) => x.ok).map((x) => ({Key: x.key}))}),
-        Error: results.filter((x) => !x.ok).map((x) => ({Key: x.key, Code: x.code, Message: x.message})),
+        ...(quiet ? {} : {Deleted: results.flatMap((x) => (x.ok ? [x.deleted] : []))}),
+        Error: results.flatMap((x) => (x.ok ? [] : [{Key: x.key, ...(x.versionId !== undefined ? {VersionId: x.versionId} : {}), Code: x.code, Message: x.message}])),
       })
     },
 
@@ -561,10 +590,8 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
       if (!source) {
         throw new S3Error('InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey', {ArgumentName: 'x-amz-copy-source'})
       }
-      await requireBucket(source.bucket)
-      validateKey(source.key)
-      const info = await objects.head(source.bucket, source.key)
-      if (!info) throw new S3Error('NoSuchKey', 'The specified key does not exist.', {Key: source.key})
+      const {info, path: sourcePath, versionId: sourceVersion} = await copySourceOf(source)
+      if (sourceVersion !== undefined) r.ctx.set('x-amz-copy-source-version-id', sourceVersion)
       const rangeHeader = r.ctx.req.headers['x-amz-copy-source-range']
       let range: {start: number; end: number} | undefined
       if (rangeHeader !== undefined) {
@@ -579,7 +606,7 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
       }
       await readBody(r.ctx.req) // no body; drained (and its declared hash checked) before answering
       // the request's own headers describe its (empty) body, not the copied bytes: store the part without them
-      const bytes = createReadStream(objects.objectPath(source.bucket, source.key), {...range, highWaterMark: 1 << 20})
+      const bytes = createReadStream(sourcePath, {...range, highWaterMark: 1 << 20})
       const {md5} = await objects.putPart(upload.dir, partNumber, bytes, {})
       sendXml(r.ctx, 'CopyPartResult', {LastModified: new Date().toISOString(), ETag: JSON.stringify(md5)})
     },
@@ -594,8 +621,10 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
         throw new S3Error('MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.')
       }
       const stored = await uploadExtras(extDeps, bucket, upload.dir, parts.map((p) => p.partNumber))
-      const {etag, size} = await conditionalWrite(r, bucket, key, () => objects.completeUpload(bucket, upload, parts))
+      const {result, versionId} = await conditionalWrite(r, bucket, key, () => objects.completeUpload(bucket, upload, parts))
+      const {etag, size} = result
       await stored(key)
+      setVersionHeader(r, versionId)
       sendXml(r.ctx, 'CompleteMultipartUploadResult', {
         Location: `/${bucket}/${key.split('/').map(encodeURIComponent).join('/')}`,
         Bucket: bucket,
@@ -762,17 +791,59 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
     }
   }
 
+  /** A copy source's bytes and info (by version with `?versionId=`), and its version id for the response. */
+  async function copySourceOf(source: {bucket: string; key: string; versionId?: string}): Promise<{path: string; info: ObjectInfo; versionId?: string}> {
+    await requireBucket(source.bucket)
+    validateKey(source.key)
+    if (source.versionId !== undefined) {
+      const found = await versioning.resolve(source.bucket, source.key, source.versionId)
+      if ('marker' in found) throw s3Error('InvalidRequest', 'The source of a copy request may not specifically refer to a delete marker by version id.', 400)
+      return found
+    }
+    const info = await objects.head(source.bucket, source.key)
+    if (!info) throw new S3Error('NoSuchKey', 'The specified key does not exist.', {Key: source.key})
+    const versionId = await versioning.currentId(source.bucket, source.key)
+    return {path: objects.objectPath(source.bucket, source.key), info, ...(versionId !== undefined ? {versionId} : {})}
+  }
+
+  /** What GET/HEAD read: the current object, or the version asked for; undefined after answering 404/405 itself. */
+  async function objectToRead(r: Req, head: boolean, bucket: string, key: string): Promise<{info: ObjectInfo; path: string; current: boolean} | undefined> {
+    const versionId = r.query.get('versionId')
+    const absent = (err: S3Error) => {
+      if (!head) throw err
+      r.ctx.status = err.status // HEAD answers carry no body
+      return undefined
+    }
+    if (versionId !== null) {
+      const found = await versioning.resolve(bucket, key, versionId)
+      if ('marker' in found) {
+        r.ctx.set('x-amz-delete-marker', 'true')
+        r.ctx.set('x-amz-version-id', versionId)
+        r.ctx.set('Last-Modified', new Date(found.marker.lastModified).toUTCString())
+        return absent(s3Error('MethodNotAllowed', 'The specified method is not allowed against this resource.', 405, {Method: r.ctx.method, ResourceType: 'DeleteMarker'}))
+      }
+      r.ctx.set('x-amz-version-id', versionId)
+      return {info: found.info, path: found.path, current: found.path === objects.objectPath(bucket, key)}
+    }
+    const info = await objects.head(bucket, key)
+    if (!info) {
+      const marker = await versioning.currentMarker(bucket, key)
+      if (marker) {
+        r.ctx.set('x-amz-delete-marker', 'true')
+        r.ctx.set('x-amz-version-id', marker.id)
+      }
+      return absent(new S3Error('NoSuchKey', 'The specified key does not exist.', {Key: key}))
+    }
+    setVersionHeader(r, await versioning.currentId(bucket, key))
+    return {info, path: objects.objectPath(bucket, key), current: true}
+  }
+
   async function getObject(r: Req, head: boolean): Promise<void> {
     const bucket = await requireBucket(r.bucket)
     const key = requireKey(r)
-    const info = await objects.head(bucket, key)
-    if (!info) {
-      if (head) {
-        r.ctx.status = 404 // HEAD answers carry no body
-        return
-      }
-      throw new S3Error('NoSuchKey', 'The specified key does not exist.', {Key: key})
-    }
+    const read = await objectToRead(r, head, bucket, key)
+    if (!read) return
+    const {info} = read
     const h = r.ctx.req.headers
     const etagMatches = (list: string) => list.split(',').some((t) => t.trim() === '*' || t.trim().replace(/^W\//, '') === info.etag)
     const lastModified = new Date(Math.floor(info.lastModified.getTime() / 1000) * 1000)
@@ -804,7 +875,7 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
         throw new S3Error('InvalidRange', 'The requested range is not satisfiable', {RangeRequested: rangeHeader, ActualObjectSize: size})
       }
     }
-    const part = await partRange(extDeps, r, bucket, key, size)
+    const part = read.current ? await partRange(extDeps, r, bucket, key, size) : undefined
     if (part) {
       range = part.range
       if (part.partsCount !== undefined) r.ctx.set('x-amz-mp-parts-count', String(part.partsCount))
@@ -817,7 +888,7 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
     }
     ctx.set('ETag', info.etag)
     ctx.set('Last-Modified', info.lastModified.toUTCString())
-    for (const [name, value] of Object.entries(await objectReadHeaders(extDeps, bucket, key))) ctx.set(name, value)
+    if (read.current) for (const [name, value] of Object.entries(await objectReadHeaders(extDeps, bucket, key))) ctx.set(name, value)
     ctx.set('Accept-Ranges', 'bytes')
     const overrides: Record<string, string> = {
       'response-content-type': 'Content-Type',
@@ -839,12 +910,23 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
     ctx.status = range ? 206 : 200
     if (range) ctx.set('Content-Range', `bytes ${range.start}-${range.end}/${size}`)
     if (!head && length > 0) {
-      ctx.body = createReadStream(objects.objectPath(bucket, key), range ?? {})
+      ctx.body = createReadStream(read.path, range ?? {})
     } else if (!head) {
       ctx.body = Buffer.alloc(0)
       ctx.status = range ? 206 : 200
     }
     ctx.length = length
+  }
+
+  /** A DeleteObjects `Deleted` entry, as S3 reports it. */
+  function deletedEntry(key: string, versionId: string | undefined, out: DeleteOutcome): Record<string, unknown> {
+    const entry: Record<string, unknown> = {Key: key}
+    if (versionId !== undefined) entry.VersionId = versionId
+    if (out.deleteMarker) {
+      entry.DeleteMarker = true
+      entry.DeleteMarkerVersionId = out.versionId
+    }
+    return entry
   }
 
   // ---- the middleware
@@ -917,18 +999,20 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
         if (await bucketExists(name)) throw new S3Error('BucketAlreadyOwnedByYou', `The bucket ${name} already exists.`, {BucketName: name})
         await store.putBucket(name)
         knownBuckets.delete(name)
+        await versioning.removeBucket(name)
         await configs.remove(name)
       }),
 
     deleteBucket: (name, opts = {}) =>
       internal(async () => {
         await requireBucket(name)
-        if (!opts.force && (await listKeys(store.getBucketPath(name))).length > 0) {
+        if (!opts.force && ((await listKeys(store.getBucketPath(name))).length > 0 || (await versioning.hasNonCurrent(name)))) {
           throw new S3Error('BucketNotEmpty', `The bucket ${name} is not empty`, {BucketName: name})
         }
         await store.deleteBucket(name)
         knownBuckets.delete(name)
         objects.forgetBucket(name)
+        await versioning.removeBucket(name)
         await configs.remove(name)
       }),
 
@@ -937,7 +1021,7 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
     isBucketEmpty: (name) =>
       internal(async () => {
         await requireBucket(name)
-        return (await listKeys(store.getBucketPath(name))).length === 0
+        return (await listKeys(store.getBucketPath(name))).length === 0 && !(await versioning.hasNonCurrent(name))
       }),
 
     listBuckets: async () =>
@@ -1024,7 +1108,7 @@ export async function createS3Service(options: S3ServiceOptions): Promise<S3Serv
           headers[standard || lower.startsWith('x-amz-meta-') ? lower : `x-amz-meta-${lower}`] = value
         }
         const source = Buffer.isBuffer(body) ? Readable.from([body]) : body
-        const {md5, size} = await objects.put(bucket, key, source, headers)
+        const {md5, size} = await locks.run(bucket, key, async () => (await versioning.record(bucket, key, () => objects.put(bucket, key, source, headers))).result)
         notify(undefined, bucket, key, 'ObjectCreated:Put', {size, eTag: md5})
         return {etag: JSON.stringify(md5)}
       }),
