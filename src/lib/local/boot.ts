@@ -3,7 +3,11 @@ import {createCloudFormationService} from '../platform/cloudformation/service.js
 import {platformProviders} from '../platform/cloudformation/providers/index.js'
 import {decide} from '../platform/iam/authz.js'
 import {QueryError} from '../platform/query.js'
+import {createSecretsService} from '../platform/secrets/service.js'
+import {SecretStore} from '../platform/secrets/store.js'
 import {startPlatform, type Platform} from '../platform/server.js'
+import {createSsmService} from '../platform/ssm/service.js'
+import {ParameterStore} from '../platform/ssm/store.js'
 
 export interface BootOptions {
   dataDir: string
@@ -11,7 +15,10 @@ export interface BootOptions {
   region?: string
 }
 
-/** The whole local platform: the server (S3, IAM, STS, Lambda) plus CloudFormation with every resource provider. */
+/**
+ * The whole local platform: the server (S3, IAM, STS, Lambda) plus CloudFormation with every resource provider, SSM
+ * Parameter Store and Secrets Manager.
+ */
 export async function bootPlatform(options: BootOptions): Promise<Platform> {
   const platform = await startPlatform({dataDir: options.dataDir, port: options.port, region: options.region})
   const registry = platformProviders({s3: platform.s3, iam: platform.iam, lambda: platform.lambda, accountId: platform.accountId, region: platform.region})
@@ -31,6 +38,8 @@ export async function bootPlatform(options: BootOptions): Promise<Platform> {
     }
     return cfn.handler(req)
   })
+  platform.registerJsonService('ssm', createSsmService({iam: platform.iam, store: ParameterStore.open(path.join(options.dataDir, 'ssm'))}))
+  platform.registerJsonService('secretsmanager', createSecretsService({iam: platform.iam, store: SecretStore.open(path.join(options.dataDir, 'secrets'))}))
   const close = platform.close.bind(platform)
   platform.close = async () => {
     await cfn.close()
