@@ -2,7 +2,7 @@ import {existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 import {parseDocument} from 'yaml'
 import {configError} from '../cli/errors.js'
-import {capeFileSchema, type CapeFile} from './schema.js'
+import {capeFileSchema, type CapeFile, type SourceConfig} from './schema.js'
 
 /** Where a resolved value came from. Precedence: flag > env > cape.yaml > default. */
 export type Source = 'flag' | 'env' | 'cape.yaml' | 'default'
@@ -34,6 +34,8 @@ export interface ResolvedEnvironment {
   configFile?: string
   /** Extra dataset formats from cape.yaml. */
   datasets: Record<string, unknown>
+  /** Database sources from cape.yaml. */
+  sources: Record<string, SourceConfig>
   cwd: string
 }
 
@@ -50,6 +52,8 @@ export const ENV_VARS = {
   region: 'AWS_REGION',
   regionFallback: 'AWS_DEFAULT_REGION',
   endpointUrl: 'AWS_ENDPOINT_URL',
+  /** Database password for ad-hoc `cape ingest db:<source>` runs (wins over the source's passwordSecret). */
+  pgPassword: 'PGPASSWORD',
 } as const
 
 export interface LoadedConfigFile {
@@ -87,7 +91,7 @@ export function parseConfigText(text: string, file: string): CapeFile {
     const keys = (issue as {keys?: string[]}).keys
     const line = lineOf(doc, [...(issue.path as Array<string | number>), ...(keys?.length ? [keys[0]] : [])], text)
     throw configError('CONFIG_INVALID', `${file}${line ? `:${line}` : ''}: ${where}: ${issue.message}`, [
-      'Allowed keys: defaultEnv, environments.<name>.{target, region, profile, endpoint, dataDir, stackPrefix, parameters}, datasets.',
+      'Allowed keys: defaultEnv, environments.<name>.{target, region, profile, endpoint, dataDir, stackPrefix, parameters}, datasets, sources.',
     ])
   }
   return parsed.data
@@ -193,6 +197,7 @@ export function resolveEnvironment(
     parameters: declared?.parameters ?? {},
     configFile: file.path,
     datasets: file.data.datasets ?? {},
+    sources: file.data.sources ?? {},
     cwd,
   }
 }
