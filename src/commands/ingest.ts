@@ -5,7 +5,8 @@ import {CapeCommand} from '../lib/cli/base.js'
 import {parseDuration} from '../lib/cli/duration.js'
 import {CapeError} from '../lib/cli/errors.js'
 import {ExitCode, type ExitCodeValue} from '../lib/cli/exit-codes.js'
-import {renderIngest, renderIngestFailures} from '../lib/cli/views/ingest.js'
+import {renderDbIngest, renderIngest, renderIngestFailures} from '../lib/cli/views/ingest.js'
+import {ingestDb, type DbIngestResult} from '../lib/feeds/postgres.js'
 import {ingest, ingestExitCode, type IngestOutput, type IngestResult, type TransformMode} from '../lib/ingest/ingest.js'
 
 export default class Ingest extends CapeCommand<typeof Ingest> {
@@ -15,10 +16,11 @@ export default class Ingest extends CapeCommand<typeof Ingest> {
   static examples = [
     '<%= config.bin %> ingest fixtures/participants_legacy.csv',
     '<%= config.bin %> ingest exports/ --output parquet --transform local',
+    '<%= config.bin %> ingest db:shop --table customers --json',
     '<%= config.bin %> ingest "sftp://alice@files.example.org/exports/*.csv" --known-hosts ./known_hosts --json',
   ]
   static strict = false
-  static args = {source: Args.string({required: true, description: 'Files, folders, globs or sftp:// URLs (several allowed)'})}
+  static args = {source: Args.string({required: true, description: 'Files, folders, globs or sftp:// URLs (several allowed), or db:<source> (a database source of cape.yaml)'})}
   static flags = {
     dataset: Flags.string({summary: 'Ingest as this dataset instead of detecting it from the header.'}),
     transform: Flags.string({summary: 'Who validates and transforms: the CLI (local), the transform function (remote), or remote when deployed (auto).', options: ['auto', 'local', 'remote'], default: 'auto'}),
@@ -29,11 +31,15 @@ export default class Ingest extends CapeCommand<typeof Ingest> {
     timeout: Flags.string({summary: 'How long --transform remote waits for the function.', default: '5m'}),
     'max-errors': Flags.integer({summary: 'List at most this many problems per file (all are counted).', default: 100, min: 0}),
     identity: Flags.string({summary: 'SSH private key for sftp:// sources (default: ssh-agent via SSH_AUTH_SOCK, else ~/.ssh/id_*).'}),
+    table: Flags.string({summary: 'db: sources: only this table.'}),
+    full: Flags.boolean({summary: 'db: sources: ignore the stored watermark and read every row again.'}),
+    'batch-rows': Flags.integer({summary: 'db: sources: rows per batch (one raw file, one curated file, one watermark step).', default: 100_000, min: 1}),
     'known-hosts': Flags.string({summary: 'known_hosts file to check SFTP host keys against (default ~/.ssh/known_hosts).'}),
   }
 
-  async run(): Promise<IngestResult> {
+  async run(): Promise<IngestResult | DbIngestResult> {
     const {argv} = await this.parse(Ingest)
+    if (argv.length === 1 && String(argv[0]).startsWith('db:')) return this.runDb(String(argv[0]).slice(3))
     const timeoutMs = parseDuration(this.flags.timeout, 'timeout')
     const clients = await this.ctx.clients()
     const ssh = path.join(homedir(), '.ssh')
@@ -73,6 +79,22 @@ export default class Ingest extends CapeCommand<typeof Ingest> {
       else if (result.counts.failed + result.counts.timeout > 0) process.stderr.write(`${renderIngestFailures(result, this.style)}\n`)
       this.exit(exit)
     }
+    return result
+  }
+
+  private async runDb(source: string): Promise<DbIngestResult> {
+    // test hook: a real kill -9 of this process right after a stage (CAPE_TEST_CRASH_AFTER=raw|curated|watermark)
+    const crashAfter = process.env.CAPE_TEST_CRASH_AFTER
+    const result = await ingestDb(
+      {env: this.ctx.env, clients: await this.ctx.clients(), reporter: this.renderer, signal: this.ctx.signal},
+      {
+        source, table: this.flags.table, full: this.flags.full, dryRun: this.flags['dry-run'], batchRows: this.flags['batch-rows'],
+        password: process.env.PGPASSWORD || undefined, version: this.config.version,
+        afterStage: crashAfter ? (stage) => { if (stage === crashAfter) process.kill(process.pid, 'SIGKILL') } : undefined,
+      },
+    )
+    this.renderer.clearLive()
+    this.out(renderDbIngest(result))
     return result
   }
 }

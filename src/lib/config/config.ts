@@ -2,7 +2,7 @@ import {existsSync, readFileSync} from 'node:fs'
 import path from 'node:path'
 import {parseDocument} from 'yaml'
 import {configError} from '../cli/errors.js'
-import {capeFileSchema, type CapeFile} from './schema.js'
+import {capeFileSchema, type CapeFile, type SourceConfig} from './schema.js'
 import {lineOf} from './yaml-lines.js'
 import {definitionProblemsError, readDatasetDir} from '../datasets/files.js'
 
@@ -38,6 +38,8 @@ export interface ResolvedEnvironment {
   datasets: Record<string, unknown>
   /** The datasets defined by a datasets/<name>.yaml file: name → file (relative to cwd). */
   datasetFiles: Record<string, string>
+  /** Database sources from cape.yaml. */
+  sources: Record<string, SourceConfig>
   cwd: string
 }
 
@@ -54,6 +56,8 @@ export const ENV_VARS = {
   region: 'AWS_REGION',
   regionFallback: 'AWS_DEFAULT_REGION',
   endpointUrl: 'AWS_ENDPOINT_URL',
+  /** Database password for ad-hoc `cape ingest db:<source>` runs (wins over the source's passwordSecret). */
+  pgPassword: 'PGPASSWORD',
 } as const
 
 export interface LoadedConfigFile {
@@ -91,7 +95,7 @@ export function parseConfigText(text: string, file: string): CapeFile {
     const keys = (issue as {keys?: string[]}).keys
     const line = lineOf(doc, [...(issue.path as Array<string | number>), ...(keys?.length ? [keys[0]] : [])], text)
     throw configError('CONFIG_INVALID', `${file}${line ? `:${line}` : ''}: ${where}: ${issue.message}`, [
-      'Allowed keys: defaultEnv, environments.<name>.{target, region, profile, endpoint, dataDir, stackPrefix, parameters}, datasets.',
+      'Allowed keys: defaultEnv, environments.<name>.{target, region, profile, endpoint, dataDir, stackPrefix, parameters}, datasets, sources.',
     ])
   }
   return parsed.data
@@ -189,6 +193,7 @@ export function resolveEnvironment(
     parameters: declared?.parameters ?? {},
     configFile: file.path,
     ...projectDatasets(file, cwd),
+    sources: file.data.sources ?? {},
     cwd,
   }
 }

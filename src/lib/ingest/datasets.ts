@@ -10,7 +10,7 @@ import {bindTransforms, transformNames, transforms} from './transforms.js'
  * naming the registered transforms (see transforms.ts) that turn it into the canonical form.
  */
 
-export const columnTypes = ['string', 'integer', 'number', 'boolean', 'date'] as const
+export const columnTypes = ['string', 'integer', 'number', 'boolean', 'date', 'timestamp'] as const
 export type ColumnType = (typeof columnTypes)[number]
 
 export interface Column {
@@ -124,7 +124,7 @@ const definitionError = (where: string, problems: string[]) =>
   configError(
     'DATASET_DEFINITION_INVALID',
     `invalid dataset definition ${where}: ${problems.join('; ')}`,
-    ['Dataset definitions: name, description, columns (name, type: string|integer|number|boolean|date, required, unique, pattern), variants (name, header, transforms, rename).'],
+    ['Dataset definitions: name, description, columns (name, type: string|integer|number|boolean|date|timestamp, required, unique, pattern), variants (name, header, transforms, rename).'],
   )
 
 function parseDefinition(input: unknown, where: string): ParsedDataset {

@@ -26,6 +26,7 @@ export type IssueRule =
   | 'number'
   | 'boolean'
   | 'date'
+  | 'timestamp'
   | 'pattern'
 
 export interface Issue {
@@ -138,6 +139,7 @@ const errorCodes: Record<IssueRule, string> = {
   number: 'CSV_INVALID',
   boolean: 'CSV_INVALID',
   date: 'CSV_INVALID',
+  timestamp: 'CSV_INVALID',
   pattern: 'CSV_INVALID',
 }
 

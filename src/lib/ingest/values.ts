@@ -2,7 +2,7 @@ import type {Column, ColumnType} from './datasets.js'
 import type {IssueRule} from './report.js'
 import {showValue} from './report.js'
 
-/** A typed value as written to parquet: string, bigint (integer), number, boolean, days since 1970-01-01 (date). */
+/** A typed value as written to parquet: string, bigint (integer), number, boolean, days since 1970-01-01 (date), bigint microseconds since the epoch (timestamp). */
 export type TypedValue = string | bigint | number | boolean | null
 
 export type CheckResult = {ok: true; value: TypedValue; text: string} | {ok: false; rule: IssueRule; message: string}
@@ -79,6 +79,45 @@ export function parseDate(value: string): {days: number} | {reason: string} {
   return {reason: 'is not a real calendar date'}
 }
 
+const TIMESTAMP_RE = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|z|[+-]\d{2}(?::?\d{2})?)$/
+
+/**
+ * ISO 8601 date and time with an offset (`2026-12-06T10:15:30.123456+01:00`, `…Z`; a space for the T is accepted)
+ * → microseconds since 1970-01-01T00:00:00Z (a bigint, what parquet TIMESTAMP(MICROS, UTC) stores); otherwise a
+ * reason. Digits beyond microseconds are truncated. A time without an offset is refused: it names no instant.
+ */
+export function parseTimestamp(value: string): {micros: bigint} | {reason: string} {
+  const m = TIMESTAMP_RE.exec(value)
+  if (!m) {
+    return /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(value)
+      ? {reason: 'has no UTC offset (add Z or ±hh:mm)'}
+      : {reason: 'is not a timestamp in the form YYYY-MM-DDThh:mm:ss[.ffffff]±hh:mm (or Z)'}
+  }
+  const days = dateDays(m[1])
+  if (Number.isNaN(days)) return {reason: 'is not a real calendar date'}
+  const [h, min, s] = [Number(m[2]), Number(m[3]), Number(m[4] ?? '0')]
+  if (h > 23 || min > 59 || s > 59) return {reason: 'is not a valid time of day'}
+  const micros = Number((m[5] ?? '').padEnd(6, '0').slice(0, 6))
+  let offsetMinutes = 0
+  if (m[6] !== 'Z' && m[6] !== 'z') {
+    const digits = m[6].slice(1).replace(':', '')
+    const oh = Number(digits.slice(0, 2))
+    const om = Number(digits.slice(2) || '0')
+    if (oh > 23 || om > 59) return {reason: 'has an invalid UTC offset'}
+    offsetMinutes = (m[6][0] === '-' ? -1 : 1) * (oh * 60 + om)
+  }
+  const seconds = BigInt(days) * 86_400n + BigInt(h * 3600 + min * 60 + s - offsetMinutes * 60)
+  return {micros: seconds * 1_000_000n + BigInt(micros)}
+}
+
+/** Canonical text of a timestamp: UTC, `YYYY-MM-DDThh:mm:ss.ffffffZ`. */
+export function timestampText(micros: bigint): string {
+  const ms = micros / 1000n - (micros % 1000n < 0n ? 1n : 0n)
+  const sub = ((micros % 1000n) + 1000n) % 1000n
+  const iso = new Date(Number(ms)).toISOString() // …ss.mmmZ
+  return `${iso.slice(0, -1)}${String(sub).padStart(3, '0')}Z`
+}
+
 /**
  * Check one non-empty value against its column type; on success return the typed value and its canonical text for
  * the curated CSV (integers without sign/leading zeros, numbers as JavaScript prints them, booleans true/false,
@@ -111,6 +150,11 @@ export function checkType(type: ColumnType, value: string): CheckResult {
       const r = parseDate(value)
       if ('reason' in r) return {ok: false, rule: 'date', message: `${showValue(value)} ${r.reason}`}
       return {ok: true, value: r.days, text: value}
+    }
+    case 'timestamp': {
+      const r = parseTimestamp(value)
+      if ('reason' in r) return {ok: false, rule: 'timestamp', message: `${showValue(value)} ${r.reason}`}
+      return {ok: true, value: r.micros, text: timestampText(r.micros)}
     }
   }
 }

@@ -105,6 +105,7 @@ const PARQUET_TYPES: Record<ColumnType, Omit<SchemaElement, 'name' | 'repetition
   number: {type: 'DOUBLE'},
   boolean: {type: 'BOOLEAN'},
   date: {type: 'INT32', converted_type: 'DATE', logical_type: {type: 'DATE'}},
+  timestamp: {type: 'INT64', converted_type: 'TIMESTAMP_MICROS', logical_type: {type: 'TIMESTAMP', isAdjustedToUTC: true, unit: 'MICROS'}},
 }
 
 /** The parquet schema of a dataset: required columns REQUIRED, the others OPTIONAL (empty value → null). */
@@ -120,7 +121,7 @@ export const DEFAULT_ROW_GROUP_SIZE = 65_536
 /**
  * Parquet via hyparquet-writer's incremental ParquetWriter: rows are buffered per column for one row group
  * (default 64k rows), then the group is encoded and its bytes pushed, so memory is bounded by one row group.
- * Snappy compression, statistics on. Integers INT64, numbers DOUBLE, booleans BOOLEAN, dates DATE (INT32 days),
+ * Snappy compression, statistics on. Integers INT64, numbers DOUBLE, booleans BOOLEAN, dates DATE (INT32 days), timestamps TIMESTAMP(MICROS, UTC),
  * strings STRING (UTF8).
  */
 export class ParquetRowWriter implements RowWriter {

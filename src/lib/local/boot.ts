@@ -9,7 +9,11 @@ import {GlueCatalog} from '../platform/glue/catalog.js'
 import {createGlueService} from '../platform/glue/service.js'
 import {decide} from '../platform/iam/authz.js'
 import {QueryError} from '../platform/query.js'
+import {createSecretsService} from '../platform/secrets/service.js'
+import {SecretStore} from '../platform/secrets/store.js'
 import {startPlatform, type Platform} from '../platform/server.js'
+import {createSsmService} from '../platform/ssm/service.js'
+import {ParameterStore} from '../platform/ssm/store.js'
 
 export interface BootOptions {
   dataDir: string
@@ -18,8 +22,9 @@ export interface BootOptions {
 }
 
 /**
- * The whole local platform: the server (S3, IAM, STS, Lambda), CloudFormation with every resource provider, and
- * the Glue catalog with the Athena query engine (DuckDB on the platform's own object files).
+ * The whole local platform: the server (S3, IAM, STS, Lambda), CloudFormation with every resource provider, SSM
+ * Parameter Store and Secrets Manager, and the Glue catalog with the Athena query engine (DuckDB on the platform's
+ * own object files).
  */
 export async function bootPlatform(options: BootOptions): Promise<Platform> {
   const platform = await startPlatform({dataDir: options.dataDir, port: options.port, region: options.region})
@@ -51,6 +56,8 @@ export async function bootPlatform(options: BootOptions): Promise<Platform> {
     }
     return cfn.handler(req)
   })
+  platform.registerJsonService('ssm', createSsmService({iam: platform.iam, store: ParameterStore.open(path.join(options.dataDir, 'ssm'))}))
+  platform.registerJsonService('secretsmanager', createSecretsService({iam: platform.iam, store: SecretStore.open(path.join(options.dataDir, 'secrets'))}))
   const close = platform.close.bind(platform)
   platform.close = async () => {
     await cfn.close()

@@ -78,7 +78,8 @@ export async function queryExecution(engine: EngineDeps, queryExecutionId: strin
 function typed(column: Column, text: string): {text: string; value: TypedValue} {
   // empty is NULL, as the streaming extractor reads curated data (Athena writes NULL empty and unquoted)
   if (text === '') return {text: '', value: null}
-  const checked = checkType(column.type, text)
+  // Athena prints a timestamp as `YYYY-MM-DD HH:MM:SS.fff` (UTC here): cape's timestamps carry their offset
+  const checked = checkType(column.type, column.type === 'timestamp' ? `${text.replace(' ', 'T')}Z` : text)
   if (!checked.ok) throw new Error(`the query's result has ${JSON.stringify(text)} in column ${column.name}: ${checked.message}`)
   return {text: checked.text, value: checked.value}
 }
@@ -96,7 +97,7 @@ export async function writeEngineResult(q: QueryExecution, request: ExtractionRe
   const byName = new Map(dataset.columns.map((c) => [c.name, c]))
   const columns = (request.columns ?? dataset.columns.map((c) => c.name)).map((n) => byName.get(n)!)
   const format = request.format ?? 'csv'
-  const retype = columns.map((c, i) => (format === 'parquet' || c.type === 'number' ? i : -1)).filter((i) => i >= 0)
+  const retype = columns.map((c, i) => (format === 'parquet' || c.type === 'number' || c.type === 'timestamp' ? i : -1)).filter((i) => i >= 0)
   const object = await target.s3.send(new GetObjectCommand({Bucket: m[1], Key: m[2]}), {abortSignal: target.signal})
   const body = object.Body as Readable
   body.setEncoding('utf8')

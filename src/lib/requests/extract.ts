@@ -6,7 +6,7 @@ import {Upload} from '@aws-sdk/lib-storage'
 import {parse} from 'csv-parse'
 import {parquetMetadataAsync, parquetRead, type AsyncBuffer, type FileMetaData} from 'hyparquet'
 import type {Column, ColumnType, Dataset} from '../ingest/datasets.js'
-import {checkType, isEmpty, type TypedValue} from '../ingest/values.js'
+import {checkType, isEmpty, timestampText, type TypedValue} from '../ingest/values.js'
 import {CsvRowWriter, ParquetRowWriter, type RowWriter} from '../ingest/writers.js'
 import {compileFilters} from './filter.js'
 import type {ExtractionRequest} from './schema.js'
@@ -194,6 +194,10 @@ function fromParquet(type: ColumnType, v: unknown): {value: TypedValue; text: st
     case 'date': {
       const days = v instanceof Date ? Math.round(v.getTime() / 86_400_000) : Number(v)
       return {value: days, text: civilFromDays(days)}
+    }
+    case 'timestamp': {
+      const micros = v instanceof Date ? BigInt(v.getTime()) * 1000n : BigInt(v as number | bigint)
+      return {value: micros, text: timestampText(micros)}
     }
   }
 }

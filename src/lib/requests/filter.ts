@@ -1,5 +1,5 @@
 import type {Column, Dataset} from '../ingest/datasets.js'
-import {parseDate, type TypedValue} from '../ingest/values.js'
+import {parseDate, parseTimestamp, type TypedValue} from '../ingest/values.js'
 
 /**
  * Filters: the typed value of a filter (checked against its column's type) and the compiled row predicate. The one
@@ -41,6 +41,11 @@ export function typedFilterValue(column: Column, value: unknown): {ok: true; val
       if (typeof value !== 'string') return {ok: false, message: `${show(value)} is not a date "YYYY-MM-DD" (column ${name} is a date)`}
       const d = parseDate(value)
       return 'days' in d ? {ok: true, value: d.days} : {ok: false, message: `${show(value)} ${d.reason}`}
+    }
+    case 'timestamp': {
+      if (typeof value !== 'string') return {ok: false, message: `${show(value)} is not a timestamp "YYYY-MM-DDThh:mm:ss±hh:mm" (column ${name} is a timestamp)`}
+      const t = parseTimestamp(value)
+      return 'micros' in t ? {ok: true, value: t.micros} : {ok: false, message: `${show(value)} ${t.reason}`}
     }
   }
 }

@@ -30,6 +30,9 @@ export function literalOf(type: ColumnType, value: Scalar): string {
       return value ? 'true' : 'false'
     case 'date':
       return `DATE '${String(value)}'`
+    case 'timestamp':
+      // ISO 8601 with an offset → the UTC instant as Trino's TIMESTAMP literal (the tables hold UTC)
+      return `TIMESTAMP '${new Date(String(value)).toISOString().replace('T', ' ').replace('Z', '')}'`
   }
 }
 

@@ -1,3 +1,4 @@
+import type {DbIngestResult} from '../../feeds/postgres.js'
 import type {IngestFileResult, IngestResult} from '../../ingest/ingest.js'
 import {renderReport} from '../../ingest/report.js'
 import type {ValidateResult} from '../../ingest/validate-files.js'
@@ -66,5 +67,12 @@ export function renderIngestFailures(result: IngestResult, s: Style): string {
       for (const h of f.error.hints) lines.push(`  ${s.cyan('→')} ${h}`)
     }
   }
+  return lines.join('\n')
+}
+
+/** `cape ingest db:<source>`: one line per table (rows, watermark before → after, seconds). */
+export function renderDbIngest(result: DbIngestResult): string {
+  const edge = (w: DbIngestResult['tables'][number]['watermarkBefore']) => (w ? `${w.value} [${w.key.join(', ')}]` : 'start')
+  const lines = result.tables.map((t) => `${result.dryRun ? 'would read' : 'read'} ${plural(t.rows, 'row')} from ${result.source}.${t.table} → ${t.dataset} (${edge(t.watermarkBefore)} → ${edge(t.watermarkAfter)}, ${plural(t.batches, 'batch', 'batches')}, ${t.seconds.toFixed(1)} s)`)
   return lines.join('\n')
 }
