@@ -49,6 +49,8 @@ const uploads = async (bucket: string, prefix: string) =>
   (await ws.admin().s3.send(new ListMultipartUploadsCommand({Bucket: bucket, Prefix: prefix}))).Uploads ?? []
 
 const day = (name: string, dataset = 'participants') => `${dataset}/ingest_date=${today}/${name}`
+/** Curated parquet has a folder of its own per dataset (a table's partitions hold one format). */
+const parquetDay = (name: string, dataset = 'participants') => `${dataset}/parquet/ingest_date=${today}/${name}`
 
 beforeAll(async () => {
   ;[ws, sshd] = await Promise.all([localWorkspace({deploy: true}), startSshd()])
@@ -179,8 +181,8 @@ describe('cape ingest on the local platform', () => {
     const local = await ws.cli(['ingest', place('participants_legacy.csv', 'pq_l.csv'), '--output', 'parquet', '--transform', 'local', '--force', '--json'])
     expect(remote.code, remote.stderr).toBe(0)
     expect(local.code, local.stderr).toBe(0)
-    expect(local.json().files[0].curatedKey).toBe(day('pq_l.parquet'))
-    const [r, l] = [await get(curated, day('pq_r.parquet')), await get(curated, day('pq_l.parquet'))]
+    expect(local.json().files[0].curatedKey).toBe(parquetDay('pq_l.parquet'))
+    const [r, l] = [await get(curated, parquetDay('pq_r.parquet')), await get(curated, parquetDay('pq_l.parquet'))]
     expect(l.body.equals(r.body)).toBe(true)
     const file = l.body.buffer.slice(l.body.byteOffset, l.body.byteOffset + l.body.byteLength) as ArrayBuffer
     const cols = Object.fromEntries(parquetMetadata(file).schema.slice(1).map((s) => [s.name, s]))

@@ -73,7 +73,7 @@ describe('loadDatasets', () => {
 
   it('names the dataset and the field in definition errors', () => {
     expect(definitionError([{...visits, columns: [visits.columns[0], {name: 'dob', type: 'datetime'}]}]).message)
-      .toBe('invalid dataset definition datasets[0] ("visits"): columns[1] ("dob").type: Invalid option: expected one of "string"|"integer"|"number"|"boolean"|"date"')
+      .toBe('invalid dataset definition datasets[0] ("visits"): columns[1] ("dob").type: Invalid option: expected one of "string"|"integer"|"number"|"boolean"|"date"|"timestamp"')
     expect(definitionError({visits: {columns: [{name: 'a', type: 'string', pattern: '(['}]}}).message)
       .toBe('invalid dataset definition datasets.visits: columns[0] ("a").pattern: is not a valid regular expression')
     expect(definitionError({visits: {...visits, name: 'other'}}).message).toContain('name: "other" differs from its key "visits"')
