@@ -4,6 +4,7 @@ import {CapeError} from '../../lib/cli/errors.js'
 import {ExitCode} from '../../lib/cli/exit-codes.js'
 import {renderMatrix} from '../../lib/cli/views/users.js'
 import {liveCheck, simulateAccess, type AccessReport} from '../../lib/identity/access.js'
+import {liveOverwriteCheck, simulateOverwriteAccess} from '../../lib/identity/overwrite-access.js'
 import {liveQueryCheck, simulateQueryAccess} from '../../lib/identity/query-access.js'
 import {phaseContext} from '../../lib/identity/session.js'
 import {resolveQueryTarget} from '../../lib/query/target.js'
@@ -24,12 +25,16 @@ export default class AccessCheck extends CapeCommand<typeof AccessCheck> {
     const {id, zones} = await phaseContext({env: this.ctx.env, clients})
     const users = this.flags.user ? [await getPhaseUser(clients, id, this.flags.user)] : await listPhaseUsers(clients, id)
     const cells = await simulateAccess(clients, zones, users)
+    // raw is write-once: nobody may replace an object there
+    const overwriteCells = await simulateOverwriteAccess(clients, zones, users)
+    cells.push(...overwriteCells)
     // phase 2 deployed: who may query which zone's tables
     const target = await resolveQueryTarget({env: this.ctx.env, clients})
     const queryCells = target.source === 'phase2' ? await simulateQueryAccess(clients, zones, target, users, {region: this.ctx.env.region.value, accountId: users[0]?.arn.split(':')[4] ?? ''}) : []
     cells.push(...queryCells)
     if (this.flags.live) {
       await liveCheck(clients, zones, users, cells, this.renderer)
+      await liveOverwriteCheck(clients, users, overwriteCells)
       await liveQueryCheck(clients, target, users, queryCells)
     }
     const report: AccessReport = {users: users.map((u) => u.name), cells, mismatches: cells.filter((c) => !c.ok).length, live: Boolean(this.flags.live)}

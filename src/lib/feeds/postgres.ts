@@ -15,6 +15,7 @@ import type {ResolvedEnvironment} from '../config/config.js'
 import type {SourceConfig, SourceTableConfig} from '../config/schema.js'
 import {META} from '../ingest/curate.js'
 import {getDataset, loadDatasets, type Dataset} from '../ingest/datasets.js'
+import {freeLandingKey, isPreconditionFailed, landingTaken} from '../ingest/raw-keys.js'
 import {uploadFile} from '../ingest/s3-writer.js'
 import {checkType, type TypedValue} from '../ingest/values.js'
 import {ParquetRowWriter} from '../ingest/writers.js'
@@ -328,7 +329,6 @@ async function feedBatch(run: TableRun, table: string, config: SourceTableConfig
   const to: Watermark = {value: String(last[config.watermark]), key: config.key.map((k) => last[k] as string | number)}
   const now = (options.now ?? (() => new Date()))()
   const fromTag = edgeTag(from)
-  const rawKey = `${dataset.name}/ingest_date=${now.toISOString().slice(0, 10)}/${table}-${fromTag}-${edgeTag(to)}.jsonl`
   // curated: named by the window's start only (its date too), so a re-run of an unfinished window overwrites it
   const windowDate = (from?.value ?? firstWatermark).slice(0, 10)
   const curatedKey = `${dataset.name}/ingest_date=${windowDate}/${run.sourceName}-${table}-${fromTag}.parquet`
@@ -345,7 +345,12 @@ async function feedBatch(run: TableRun, table: string, config: SourceTableConfig
   }
   const {buckets} = run
   if (!buckets) throw new Error('internal: no buckets outside a dry run')
-  await uploadFile({s3: ctx.clients.s3, bucket: buckets.raw, key: rawKey, contentType: 'application/x-ndjson', metadata, file: rawFile, partSize: PART_SIZE, queueSize: 2, signal: ctx.signal})
+  // raw is write-once: a re-run of the same window lands beside the first landing (~2), never over it
+  const rawKey = await freeLandingKey(ctx.clients.s3, buckets.raw, `${dataset.name}/ingest_date=${now.toISOString().slice(0, 10)}/${table}-${fromTag}-${edgeTag(to)}.jsonl`, ctx.signal)
+  await uploadFile({s3: ctx.clients.s3, bucket: buckets.raw, key: rawKey, contentType: 'application/x-ndjson', metadata, file: rawFile, partSize: PART_SIZE, queueSize: 2, signal: ctx.signal, createOnly: true})
+    .catch((error: unknown) => {
+      throw isPreconditionFailed(error) ? landingTaken(buckets.raw, rawKey, error) : error
+    })
   await options.afterStage?.('raw', table)
   const curatedMeta: Record<string, string> = {
     [META.rawKey]: rawKey, [META.rawSha256]: metadata[META.sha256], [META.source]: metadata[META.source], [META.dataset]: dataset.name,

@@ -100,7 +100,7 @@ export async function liveCheck(
       const as = admin.withCredentials({accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey})
       try {
         reporter.notify({code: 'access.live.user', level: 'info', message: `Trying ${user.name}'s access for real (temporary key ${key.accessKeyId})`})
-        for (const cell of cells.filter((c) => c.user === user.name && c.action !== 'query')) {
+        for (const cell of cells.filter((c) => c.user === user.name && (ACTIONS as readonly string[]).includes(c.action))) {
           const probe = `${PROBE_PREFIX}${run}/${user.name}-${cell.action}.txt`
           if (cell.action === 'get' || cell.action === 'delete') await seed(cell.bucket, probe)
           const attempt = async () => {

@@ -37,7 +37,9 @@ export function expectedFor(roles: Role[], zone: Zone, action: Action): boolean 
 
 /** Phase 2: a query through the engine of a zone's table (Athena on the workgroup + Glue on the table + S3 reads). */
 export const QUERY = 'query'
-export type CellAction = Action | typeof QUERY
+/** Replacing an existing raw object (a PutObject without `If-None-Match: *`): denied to everyone, admin included. */
+export const OVERWRITE = 'overwrite'
+export type CellAction = Action | typeof QUERY | typeof OVERWRITE
 /** The zones with tables (curated `<dataset>`, raw `raw_<dataset>`), and who may query each. */
 export const QUERY_ZONES = ['curated', 'raw'] as const satisfies readonly Zone[]
 export const PHASE2_QUERY_EXPECTED: Record<Role, ReadonlyArray<(typeof QUERY_ZONES)[number]>> = {reg: ['curated'], admin: ['curated', 'raw'], partner: []}

@@ -5,6 +5,7 @@ import type {Datasets} from './datasets.js'
 import {createIngestPipeline, type IngestOptions, type IngestPipeline, type OutputFormat} from './pipeline.js'
 import {renderReport, type IngestReport} from './report.js'
 import {createS3Writer} from './s3-writer.js'
+import {sourceKeyOf} from './raw-keys.js'
 
 /** Object metadata keys cape writes (S3 stores them as x-amz-meta-<key>). */
 export const META = {
@@ -32,7 +33,9 @@ export const REPORTS_PREFIX = '_reports/'
 /** Keys whose first segment starts with `_` (reports, probes, dataset definitions) are never curated. */
 export const isInternalKey = (key: string) => key.startsWith('_')
 
-export function curatedKeyFor(rawKey: string, output: Exclude<OutputFormat, 'none'>): string {
+/** Where a raw object is curated: at its source name (`data~2.csv`, a second landing of `data.csv`, curates to `data.csv`). */
+export function curatedKeyFor(landedKey: string, output: Exclude<OutputFormat, 'none'>): string {
+  const rawKey = sourceKeyOf(landedKey)
   if (output === 'csv') return rawKey
   // parquet has a folder of its own per dataset (`<dataset>/parquet/ingest_date=…/`): a query engine reads every
   // file of a partition folder, so CSV and parquet must not share one

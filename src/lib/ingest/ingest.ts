@@ -18,6 +18,7 @@ import {curateFileVerbatim, startsWithCrLfLine, startVerbatimCheck, verbatimCura
 import {countLines} from './encoding.js'
 import {feedFile} from './file-feed.js'
 import {uploadFile} from './s3-writer.js'
+import {freeLandingKey, isPreconditionFailed, landingTaken, sourceKeyOf} from './raw-keys.js'
 import {sniffFile} from './sniff.js'
 import {readCounted} from './validate-files.js'
 import {resolveSources, type ResolveOptions, type Source} from './sources/index.js'
@@ -298,17 +299,15 @@ async function ingestOne(ctx: IngestContext, source: Source, run: RunState): Pro
         : undefined
     const sniff = await sniffFile(file, {datasets: run.datasets, dataset: options.dataset, signal: ctx.signal, onBytes: (n) => progress.update(source.source, 'hash', {bytes: n})})
     const dataset = options.dataset ?? sniff.dataset ?? UNRECOGNISED
-    const rawKey = `${dataset}/ingest_date=${run.date}/${source.name}`
-    Object.assign(result, {dataset: sniff.dataset ?? options.dataset ?? null, variant: sniff.variant, rawKey, bytes: sniff.bytes, sha256: sniff.sha256, transform: run.mode})
-    const other = run.claimed.get(rawKey)
+    const sourceKey = `${dataset}/ingest_date=${run.date}/${source.name}`
+    Object.assign(result, {dataset: sniff.dataset ?? options.dataset ?? null, variant: sniff.variant, rawKey: sourceKey, bytes: sniff.bytes, sha256: sniff.sha256, transform: run.mode})
+    const other = run.claimed.get(sourceKey)
     if (other !== undefined) {
-      result.message = `${source.source} and ${other} would both land at ${rawKey}`
+      result.message = `${source.source} and ${other} would both land at ${sourceKey}`
       result.error = {code: 'KEY_COLLISION', message: result.message, hints: ['Rename one of the files, or ingest them in separate runs.'], exit: ExitCode.usage}
       return result
     }
-    run.claimed.set(rawKey, source.source)
-    const curatedKey = curatedKeyFor(rawKey, options.output)
-    const reportKey = reportKeyFor(rawKey)
+    run.claimed.set(sourceKey, source.source)
 
     if (!options.force && dataset !== UNRECOGNISED) {
       const earlier = await findIngested(s3, buckets, dataset, sniff.sha256, ctx.signal)
@@ -318,6 +317,11 @@ async function ingestOne(ctx: IngestContext, source: Source, run: RunState): Pro
         return result
       }
     }
+    // raw is write-once: a name that already landed today lands again beside it (raw-keys.ts)
+    const rawKey = await freeLandingKey(s3, buckets.raw, sourceKey, ctx.signal)
+    const curatedKey = curatedKeyFor(rawKey, options.output)
+    const reportKey = reportKeyFor(rawKey)
+    result.rawKey = rawKey
 
     if (options.dryRun) {
       progress.update(source.source, 'validate', {total: sniff.bytes, reset: true})
@@ -357,7 +361,10 @@ async function ingestOne(ctx: IngestContext, source: Source, run: RunState): Pro
     // raw: the file as it is, read straight into the upload's part buffers (a file that changed since it was hashed
     // fails instead of landing under a sha256 that does not describe it)
     const uploadRaw = (onBytes?: (bytes: Buffer) => void) =>
-      uploadFile({s3, bucket: buckets.raw, key: rawKey, contentType: 'text/csv', metadata: rawMetadata, queueSize: QUEUE_SIZE, partSize: PART_SIZE, signal: ac.signal, file, expectedBytes: sniff.bytes, onBytes})
+      uploadFile({s3, bucket: buckets.raw, key: rawKey, contentType: 'text/csv', metadata: rawMetadata, queueSize: QUEUE_SIZE, partSize: PART_SIZE, signal: ac.signal, file, expectedBytes: sniff.bytes, onBytes, createOnly: true})
+        .catch((error: unknown) => {
+          throw isPreconditionFailed(error) ? landingTaken(buckets.raw, rawKey, error) : error
+        })
 
     if (run.mode === 'local') {
       const datasets = run.datasets
@@ -441,11 +448,12 @@ async function ingestOne(ctx: IngestContext, source: Source, run: RunState): Pro
       else if (!stored.valid) result.reportText = stored.text
     }
     if (result.status === 'ingested') {
-      // one curated object per raw object: drop the other format's object of an earlier ingest of this raw key
+      // one curated object per source name: drop the other format's object of an earlier ingest of this name
       const sibling = curatedKeyFor(rawKey, options.output === 'csv' ? 'parquet' : 'csv')
       if (sibling !== curatedKey) {
         const head = await headOrUndefined(s3, buckets.curated, sibling, ctx.signal)
-        if (head?.Metadata?.[META.rawKey] === rawKey) await deleteQuietly(s3, buckets.curated, sibling)
+        const from = head?.Metadata?.[META.rawKey]
+        if (from !== undefined && sourceKeyOf(from) === sourceKey) await deleteQuietly(s3, buckets.curated, sibling)
       }
     }
     if (result.status === 'ingested' && dataset !== UNRECOGNISED) {

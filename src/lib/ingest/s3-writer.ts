@@ -32,6 +32,11 @@ export interface S3WriterOptions {
   /** Parts uploaded at once. Default 2. */
   queueSize?: number
   signal?: AbortSignal
+  /**
+   * Create the object only if none exists under the key (`If-None-Match: *` on the PUT or on
+   * CompleteMultipartUpload): an existing object is never replaced — S3 answers 412 PreconditionFailed instead.
+   */
+  createOnly?: boolean
   /** createS3Writer: called with each written chunk once its bytes are copied (the chunk is no longer needed). */
   onCopied?: (chunk: Buffer) => void
 }
@@ -56,6 +61,7 @@ function partUploader(options: S3WriterOptions, spare = 1) {
   const state = {failure: undefined as unknown}
   let waiting: (() => void) | undefined
   const sendOptions = signal ? {abortSignal: signal} : {}
+  const condition = options.createOnly ? {IfNoneMatch: '*'} : {}
 
   // queueSize buffers in flight, plus `spare` being filled meanwhile
   const take = (): Buffer | undefined => free.pop() ?? (allocated < queueSize + spare ? (allocated++, Buffer.allocUnsafe(partSize)) : undefined)
@@ -112,7 +118,7 @@ function partUploader(options: S3WriterOptions, spare = 1) {
     },
     /** A single PUT of everything (no part was sent). */
     async put(body: Buffer): Promise<void> {
-      const put = new PutObjectCommand({Bucket: bucket, Key: key, Body: body, ContentLength: body.length, ContentType: options.contentType, Metadata: options.metadata, ChecksumAlgorithm: 'CRC32'})
+      const put = new PutObjectCommand({Bucket: bucket, Key: key, Body: body, ContentLength: body.length, ContentType: options.contentType, Metadata: options.metadata, ChecksumAlgorithm: 'CRC32', ...condition})
       await s3.send(withUnsignedPayload(put), sendOptions)
     },
     /** Wait for the parts in flight and complete the multipart upload. */
@@ -121,7 +127,7 @@ function partUploader(options: S3WriterOptions, spare = 1) {
       if (state.failure) throw state.failure
       const id = await startUpload()
       parts.sort((a, b) => a.PartNumber - b.PartNumber)
-      await s3.send(new CompleteMultipartUploadCommand({Bucket: bucket, Key: key, UploadId: id, MultipartUpload: {Parts: parts}}), sendOptions)
+      await s3.send(new CompleteMultipartUploadCommand({Bucket: bucket, Key: key, UploadId: id, MultipartUpload: {Parts: parts}, ...condition}), sendOptions)
       return parts.length
     },
     async abort(): Promise<void> {

@@ -81,7 +81,7 @@ describe('cape users', () => {
     const report = r.json()
     expect(report.mismatches).toBe(0)
     const partnerCells = report.cells.filter((c: any) => c.user === 'partner_user' || c.user === 'bob')
-    expect(partnerCells).toHaveLength(32)
+    expect(partnerCells).toHaveLength(34)
     expect(partnerCells.every((c: any) => c.simulated === false && c.live === false)).toBe(true)
     const reg = report.cells.filter((c: any) => c.user === 'reg_user' && c.simulated).map((c: any) => `${c.zone}:${c.action}`)
     expect(reg.sort()).toEqual(['curated:get', 'curated:list', 'raw:get', 'raw:list', 'raw:put', 'requests:put', 'results:get', 'results:list'])

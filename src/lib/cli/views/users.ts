@@ -1,5 +1,5 @@
 import type {AccessCell} from '../../identity/access.js'
-import {ACTIONS, QUERY, type CellAction} from '../../identity/matrix.js'
+import {ACTIONS, OVERWRITE, QUERY, type CellAction} from '../../identity/matrix.js'
 import type {NewKey, UserInfo} from '../../identity/users.js'
 import {ZONES} from '../../lakehouse/zones.js'
 import {table, type Style} from '../render.js'
@@ -24,7 +24,7 @@ export function renderKey(key: NewKey): string {
 export function renderMatrix(cells: AccessCell[], s: Style, live: boolean): string {
   const users = [...new Set(cells.map((c) => c.user))]
   // the actions each zone has cells for, in a fixed order (query: phase 2, curated and raw only)
-  const order: CellAction[] = [...ACTIONS, QUERY]
+  const order: CellAction[] = [...ACTIONS, OVERWRITE, QUERY]
   const actionsOf = (z: string) => order.filter((a) => cells.some((c) => c.zone === z && c.action === a))
   const header = ['USER', 'ROLE', ...ZONES.map((z) => `${z} (${actionsOf(z).map((a) => a[0]).join('')})`)]
   const rows = users.map((u) => {
@@ -41,7 +41,7 @@ export function renderMatrix(cells: AccessCell[], s: Style, live: boolean): stri
     return [u, mine[0]?.roles.join(',') || '-', ...zoneCells]
   })
   const bad = cells.filter((c) => !c.ok)
-  const lines = [table(rows, header), '', s.dim('l=list g=get p=put d=delete q=query (phase 2); ✓ allowed, ✗ denied, ! allowed but must not be, ? denied but must be allowed')]
+  const lines = [table(rows, header), '', s.dim('l=list g=get p=put d=delete o=overwrite q=query (phase 2); ✓ allowed, ✗ denied, ! allowed but must not be, ? denied but must be allowed')]
   for (const c of bad) {
     lines.push(
       s.red(
