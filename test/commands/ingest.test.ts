@@ -129,7 +129,8 @@ describe('cape ingest on the local platform', () => {
     // canonical quoting), and curates row by row otherwise (CRLF, BOM, quotes to drop, no final LF is added…)
     const legacy = fixture('participants_legacy.csv').toString()
     const body = legacy.slice(legacy.indexOf('\n') + 1)
-    const big = Array.from({length: 260_000}, (_, i) => `P${String(i).padStart(9, '0')},${i % 40 === 0 ? '"Ada, Jr."' : 'Ada'},Lovelace,19${String(10 + (i % 90))}-0${1 + (i % 9)}-1${i % 10},Oslo\n`).join('')
+    // ~27 MB: a first part sent from the file, the rest copied from raw in S3 (UploadPartCopy)
+    const big = Array.from({length: 600_000}, (_, i) => `P${String(i).padStart(9, '0')},${i % 40 === 0 ? '"Ada, Jr."' : 'Ada'},Lovelace,19${String(10 + (i % 90))}-0${1 + (i % 9)}-1${i % 10},Oslo\n`).join('')
     const cases: Record<string, string> = {
       'lf.csv': legacy,
       'no_final_lf.csv': legacy.replace(/\n$/, ''),
@@ -155,6 +156,10 @@ describe('cape ingest on the local platform', () => {
       expect(c.body.equals(Buffer.concat(chunks)), name).toBe(true)
       expect((await get(raw, day(name))).body.equals(Buffer.from(text)), name).toBe(true)
     }
+    const head = await ws.admin().s3.send(new HeadObjectCommand({Bucket: curated, Key: day('long.csv')}))
+    // 8 MiB parts: the first sent from the file, the others copied from raw
+    expect(head.ETag).toBe(`"${head.ETag!.slice(1, 33)}-${Math.ceil(head.ContentLength! / (8 * 1024 * 1024))}"`)
+    expect(head.ContentLength).toBeGreaterThan(16 * 1024 * 1024)
   })
 
   it('what ingest wrote pulls back verified (the raw hash is provenance on curated, not its checksum)', async () => {

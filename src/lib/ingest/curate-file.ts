@@ -4,7 +4,7 @@ import {type CurateOutcome, type CurateTarget, RejectedError, storeReport} from 
 import type {Datasets} from './datasets.js'
 import {compiledWorkerExists} from './pipeline-worker.js'
 import type {IngestReport} from './report.js'
-import {uploadFile} from './s3-writer.js'
+import {uploadFile, type UploadFileOptions} from './s3-writer.js'
 
 const WORKER_MAIN = new URL('./verbatim-worker-main.js', import.meta.url)
 
@@ -22,6 +22,8 @@ export interface CurateFileOptions {
   partSize?: number
   /** Bytes read and rows checked so far. */
   onProgress?: (bytes: number, rows: number) => void
+  /** The file as it is in S3 (raw), once `ready`: the body's parts after the first are copied from it (see uploadFile). */
+  copyFrom?: UploadFileOptions['copyFrom']
 }
 
 interface WorkerResult {
@@ -114,7 +116,8 @@ export function startVerbatimCheck(file: string, options: {datasets: Datasets; d
  * the canonical header line: rows in the canonical layout, clean (LF line ends, canonical quoting), no value
  * transformed. Two threads, each reading the file on its own: a worker (startVerbatimCheck) validates it with the
  * ingest pipeline and checks that its output is the file's body byte for byte, while this thread uploads "curated
- * header + body" straight from the file. The upload is published only when the worker's report says valid *and*
+ * header + body": its first part straight from the file, the others — with `copyFrom`, the raw object that is the
+ * same file — copied from raw server-side (UploadPartCopy) once raw has landed, so each byte is sent once. The upload is published only when the worker's report says valid *and*
  * identical; otherwise it is aborted (nothing appears in curated, whatever happens).
  *
  * Returns the outcome (curated, or rejected with the report stored), or undefined when the curated CSV is not the
@@ -143,6 +146,7 @@ export async function curateFileVerbatim(file: string, check: VerbatimCheck, tar
       expectedBytes: options.expectedBytes,
       prefix: Buffer.from(start.header, 'utf8'),
       suffix: finalLf ? Buffer.from('\n') : undefined,
+      copyFrom: options.copyFrom,
       // published only if the report is valid and the output was exactly these bytes
       beforeFinish: async () => {
         const r = await check.result

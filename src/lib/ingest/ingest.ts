@@ -389,6 +389,8 @@ async function ingestOne(ctx: IngestContext, source: Source, run: RunState): Pro
             expectedBytes: sniff.bytes,
             queueSize: QUEUE_SIZE,
             partSize: PART_SIZE,
+            // curated's body is raw's bytes: copied from raw in S3 once it landed, so each byte is sent once
+            copyFrom: {bucket: buckets.raw, key: rawKey, ready: uploading},
             onProgress: (bytes, rows) => {
               progress.update(source.source, phase, {bytes: bytes - seen})
               seen = bytes

@@ -6,6 +6,7 @@ import {
   CreateMultipartUploadCommand,
   PutObjectCommand,
   UploadPartCommand,
+  UploadPartCopyCommand,
   type S3Client,
 } from '@aws-sdk/client-s3'
 import {withUnsignedPayload} from '../aws/unsigned-payload.js'
@@ -114,6 +115,23 @@ function partUploader(options: S3WriterOptions, spare = 1) {
           waiting = undefined
           w?.()
         })
+      inFlight.add(p)
+    },
+    /** Copy bytes `start`–`end` (inclusive) of an S3 object as the next part, server-side (UploadPartCopy). */
+    async sendCopy(source: CopySource, start: number, end: number): Promise<void> {
+      while (inFlight.size >= queueSize) await Promise.race([...inFlight])
+      const number = ++partNumber
+      const p = (async () => {
+        const id = await startUpload()
+        const copySource = `${source.bucket}/${source.key.split('/').map(encodeURIComponent).join('/')}`
+        const r = await s3.send(new UploadPartCopyCommand({Bucket: bucket, Key: key, UploadId: id, PartNumber: number, CopySource: copySource, CopySourceRange: `bytes=${start}-${end}`}), sendOptions)
+        const checksum = r.CopyPartResult?.ChecksumCRC32
+        parts.push({PartNumber: number, ETag: r.CopyPartResult!.ETag!, ...(checksum ? {ChecksumCRC32: checksum} : {})})
+      })()
+        .catch((e) => {
+          state.failure ??= e
+        })
+        .finally(() => inFlight.delete(p))
       inFlight.add(p)
     },
     /** A single PUT of everything (no part was sent). */
@@ -234,7 +252,19 @@ export class FileChangedError extends Error {
   }
 }
 
+/** An S3 object holding the same bytes as the file being uploaded, at the same offsets. */
+export interface CopySource {
+  bucket: string
+  key: string
+}
+
 export interface UploadFileOptions extends S3WriterOptions {
+  /**
+   * The file's bytes are (once `ready` resolves) also in this S3 object: the parts after the first are copied from
+   * it server-side (UploadPartCopy) instead of being sent again, so each byte leaves the client once. Needs
+   * `expectedBytes` and no `suffix` (otherwise the whole file is sent).
+   */
+  copyFrom?: CopySource & {ready: Promise<unknown>}
   file: string
   /** The file's size when it was hashed: a file that grew or shrank since fails the upload (FileChangedError). */
   expectedBytes?: number
@@ -295,10 +325,19 @@ export async function uploadFile(options: UploadFileOptions): Promise<{bytes: nu
     }
     return filled
   }
+  const copy = options.copyFrom && options.expectedBytes !== undefined && suffix.length === 0 ? options.copyFrom : undefined
   try {
     for (;;) {
       options.signal?.throwIfAborted()
       if (up.state.failure) throw up.state.failure
+      if (copy && up.sentParts > 0 && prefix.length === 0) {
+        // the rest is in S3 already: copied there, part by part
+        await copy.ready
+        for (let at = position; at < options.expectedBytes!; at += up.partSize) await up.sendCopy(copy, at, Math.min(at + up.partSize, options.expectedBytes!) - 1)
+        bytes += options.expectedBytes! - position
+        await options.beforeFinish?.()
+        return {bytes, parts: await up.complete()}
+      }
       const buf = await up.acquire()
       const filled = await fill(buf)
       bytes += filled

@@ -119,3 +119,39 @@ describe('uploadFile', () => {
     expect(listed.KeyCount).toBe(0)
   })
 })
+
+describe('uploadFile with copyFrom (the body is already in S3)', () => {
+  const counted = () => {
+    const c = createClients({region: platform.region, endpoint: platform.endpoint, credentials: platform.adminCredentials})
+    const ops: string[] = []
+    c.s3.middlewareStack.add((next, context) => async (args) => {
+      ops.push(String(context.commandName))
+      return next(args)
+    }, {step: 'initialize'})
+    return {c, ops}
+  }
+
+  it('sends the first part from the file and copies the rest server-side, once the source has landed', async () => {
+    const data = randomBytes(21 * MiB)
+    const file = path.join(tempDir('cape-copy-'), 'f.bin')
+    writeFileSync(file, data)
+    const {c, ops} = counted()
+    const source = uploadFile({s3: c.s3, bucket, key: 'copy/raw.bin', file, partSize: 8 * MiB, expectedBytes: data.length})
+    const header = Buffer.from('canonical,header\n')
+    await uploadFile({s3: c.s3, bucket, key: 'copy/curated.bin', file, start: 100, prefix: header, partSize: 8 * MiB, expectedBytes: data.length, copyFrom: {bucket, key: 'copy/raw.bin', ready: source}})
+    expect(sha((await get('copy/curated.bin')).body)).toBe(sha(Buffer.concat([header, data.subarray(100)])))
+    expect(ops.filter((o) => o === 'UploadPartCopyCommand')).toHaveLength(2)
+    expect(ops.filter((o) => o === 'UploadPartCommand')).toHaveLength(3 + 1) // the source's three, the copy's first
+    c.destroy()
+  })
+
+  it('a source that does not land aborts the copying upload: nothing appears, no upload is left', async () => {
+    const file = path.join(tempDir('cape-copy-'), 'f.bin')
+    writeFileSync(file, randomBytes(12 * MiB))
+    const failed = Promise.reject(new Error('raw did not land'))
+    failed.catch(() => undefined)
+    await expect(uploadFile({s3: clients.s3, bucket, key: 'copy/never.bin', file, partSize: 8 * MiB, expectedBytes: 12 * MiB, copyFrom: {bucket, key: 'copy/missing.bin', ready: failed}})).rejects.toThrow('raw did not land')
+    expect((await uploads()).filter((u) => u.Key === 'copy/never.bin')).toEqual([])
+    await expect(get('copy/never.bin')).rejects.toMatchObject({name: 'NoSuchKey'})
+  })
+})
